@@ -1,0 +1,189 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/dataingest/dataingest/events"
+)
+
+// reader turns binlog events into changes. It runs on one goroutine and
+// tracks the transaction boundary that checkpoints are made of.
+type reader struct {
+	cfg      MySQLConfig
+	flavor   string
+	serverID uint32
+	em       Emitter
+	tables   *tableCache
+
+	file     string // current binlog file
+	boundary Checkpoint
+	gtids    gtidState
+
+	inTx    bool
+	txStart uint32 // position of the transaction's first event
+	txGTID  string // GTID of the transaction, "" without
+	txRows  int64  // rows of the transaction seen so far (emitted or skipped)
+	skip    int64  // rows still to skip: already written before a resume
+
+	ch     events.Change
+	before []any
+	after  []any
+}
+
+func newReader(cfg MySQLConfig, flavor string, serverID uint32, from Checkpoint, conn *client.Conn, ep Endpoint, em Emitter) *reader {
+	r := &reader{
+		cfg: cfg, flavor: flavor, serverID: serverID, em: em,
+		tables:   newTableCache(conn, ep, flavor, cfg.Match, cfg.Log),
+		file:     from.File,
+		boundary: Checkpoint{File: from.File, Pos: from.Pos, GTID: from.GTID},
+		skip:     from.TxRows,
+	}
+	r.gtids.parse(from.GTID)
+	return r
+}
+
+func (r *reader) position() string { return r.boundary.String() }
+
+func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error {
+	h := ev.Header
+	start := h.LogPos - h.EventSize
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		r.file = string(e.NextLogName)
+		if !r.inTx {
+			r.boundary.File, r.boundary.Pos = r.file, uint32(e.Position)
+		}
+	case *replication.MariadbGTIDEvent:
+		r.begin(start, fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, e.GTID.ServerID, e.GTID.SequenceNumber))
+		r.gtids.next = e.GTID
+		r.gtids.pending = true
+	case *replication.GTIDEvent:
+		next, err := e.GTIDNext()
+		if err == nil {
+			r.begin(start, next.String())
+		} else {
+			r.begin(start, "")
+		}
+	case *replication.QueryEvent:
+		q := string(e.Query)
+		switch {
+		case strings.EqualFold(q, "BEGIN"):
+			if !r.inTx {
+				r.begin(start, "")
+			}
+		default:
+			// COMMIT of a non-transactional table, or a DDL, which is a
+			// transaction of its own.
+			if !strings.EqualFold(q, "COMMIT") {
+				r.tables.invalidate(q)
+			}
+			r.commit(h)
+		}
+	case *replication.XIDEvent:
+		r.commit(h)
+	case *replication.TableMapEvent:
+		if err := r.tables.learn(e); err != nil {
+			return err
+		}
+	case *replication.RowsEvent:
+		return r.rows(ctx, h, e)
+	default:
+		if h.EventType == replication.HEARTBEAT_EVENT || h.EventType == replication.HEARTBEAT_LOG_EVENT_V2 {
+			if !r.inTx {
+				r.em.Advance(r.boundary, time.Now().UnixMilli())
+			}
+		}
+	}
+	return nil
+}
+
+func (r *reader) begin(start uint32, gtid string) {
+	r.inTx = true
+	r.txStart = start
+	r.txGTID = gtid
+	r.txRows = 0
+}
+
+func (r *reader) commit(h *replication.EventHeader) {
+	r.inTx = false
+	r.skip = 0
+	if r.gtids.pending {
+		r.gtids.commit()
+	}
+	r.boundary = Checkpoint{File: r.file, Pos: h.LogPos, GTID: r.gtids.text}
+	r.em.Advance(r.boundary, int64(h.Timestamp)*1000)
+}
+
+func (r *reader) rows(ctx context.Context, h *replication.EventHeader, e *replication.RowsEvent) error {
+	t := r.tables.get(e.TableID)
+	if t == nil {
+		return nil // a table the task does not read
+	}
+	if !r.inTx { // a server that does not send BEGIN: the event is its own boundary
+		r.begin(h.LogPos-h.EventSize, "")
+	}
+	var op events.Op
+	step := 1
+	switch e.Type() {
+	case replication.EnumRowsEventTypeInsert:
+		op = events.OpCreate
+	case replication.EnumRowsEventTypeUpdate:
+		op, step = events.OpUpdate, 2
+	case replication.EnumRowsEventTypeDelete:
+		op = events.OpDelete
+	default:
+		return nil
+	}
+	ch := &r.ch
+	*ch = events.Change{
+		Op: op, DB: t.db, Table: t.name, Columns: t.columns, Key: t.key,
+		Source: events.Source{
+			Flavor: r.flavor, ServerID: h.ServerID, File: r.file, Pos: h.LogPos - h.EventSize,
+			GTID: r.txGTID, TsMs: int64(h.Timestamp) * 1000,
+		},
+	}
+	txID := r.txGTID
+	if txID == "" {
+		txID = r.file + ":" + strconv.FormatUint(uint64(r.txStart), 10)
+	}
+	for i := 0; i+step <= len(e.Rows); i += step {
+		r.txRows++
+		if r.skip > 0 {
+			r.skip--
+			continue
+		}
+		ch.Before, ch.After = nil, nil
+		var err error
+		switch op {
+		case events.OpCreate:
+			r.after, err = t.convert(r.after[:0], e.Rows[i])
+			ch.After = r.after
+		case events.OpDelete:
+			r.before, err = t.convert(r.before[:0], e.Rows[i])
+			ch.Before = r.before
+		case events.OpUpdate:
+			if r.before, err = t.convert(r.before[:0], e.Rows[i]); err == nil {
+				r.after, err = t.convert(r.after[:0], e.Rows[i+1])
+			}
+			ch.Before, ch.After = r.before, r.after
+		}
+		if err != nil {
+			return Permanentf("decoding a row of %s.%s at %s:%d: %v", t.db, t.name, r.file, h.LogPos-h.EventSize, err)
+		}
+		ch.TsMs = time.Now().UnixMilli()
+		ch.Source.Row = i / step
+		ch.Tx = events.Tx{ID: txID, Seq: r.txRows - 1}
+		cp := Checkpoint{File: r.file, Pos: r.txStart, GTID: r.gtids.text, TxRows: r.txRows}
+		if err := r.em.Emit(ctx, ch, cp); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,213 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/rs/zerolog"
+)
+
+// Endpoint is one server of a logical MySQL/MariaDB source.
+type Endpoint struct {
+	Host     string
+	Port     int
+	User     string
+	Password string
+	Flavor   string // "mysql", "mariadb" or "" to detect
+}
+
+// Addr is host:port.
+func (e Endpoint) Addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
+
+// MySQLConfig configures a MySQL source.
+type MySQLConfig struct {
+	Endpoints    []Endpoint
+	Match        func(db, table string) bool // which tables to read
+	Tables       []string                    // explicitly named db.table entries, which must exist
+	SnapshotMode string                      // initial, never, when_needed
+	ServerID     uint32                      // replication client id
+	// EventCacheCount bounds the decoded events the binlog reader buffers
+	// ahead of the emitter; 0 means 64.
+	EventCacheCount int
+	Heartbeat       time.Duration // binlog heartbeat period; 0 means 1s
+	Log             zerolog.Logger
+}
+
+// MySQL reads a MySQL or MariaDB binlog (MYSQL_CDC tasks).
+type MySQL struct {
+	cfg MySQLConfig
+}
+
+// NewMySQL returns a MySQL source.
+func NewMySQL(cfg MySQLConfig) *MySQL {
+	if cfg.EventCacheCount == 0 {
+		cfg.EventCacheCount = 64
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = time.Second
+	}
+	return &MySQL{cfg: cfg}
+}
+
+// Run reads changes from the checkpoint (a new task starts at the server's
+// current position) until ctx ends or the source fails.
+func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
+	ep := m.cfg.Endpoints[0]
+	conn, err := connect(ctx, ep)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	flavor, serverID, err := preflight(conn, ep, m.cfg)
+	if err != nil {
+		return err
+	}
+	if from.File == "" {
+		switch m.cfg.SnapshotMode {
+		case "never":
+		default:
+			return Permanentf("snapshotMode %q is not supported yet: use \"never\" (binlog from the current position)", m.cfg.SnapshotMode)
+		}
+		if from, err = currentPosition(conn, ep); err != nil {
+			return err
+		}
+		m.cfg.Log.Info().Str("position", from.String()).Msg("new task: starting at the current binlog position")
+		em.Advance(from, time.Now().UnixMilli())
+	}
+	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
+		ServerID: m.cfg.ServerID, Flavor: flavor,
+		Host: ep.Host, Port: uint16(ep.Port), User: ep.User, Password: ep.Password,
+		TimestampStringLocation: time.UTC,
+		HeartbeatPeriod:         m.cfg.Heartbeat,
+		ReadTimeout:             m.cfg.Heartbeat*5 + 5*time.Second,
+		DisableRetrySync:        true,
+		EventCacheCount:         m.cfg.EventCacheCount,
+		Logger:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	defer syncer.Close()
+	streamer, err := syncer.StartSync(mysql.Position{Name: from.File, Pos: from.Pos})
+	if err != nil {
+		return classify(fmt.Errorf("starting binlog dump from %s on %s: %w", from, ep.Addr(), err))
+	}
+	r := newReader(m.cfg, flavor, serverID, from, conn, ep, em)
+	for {
+		ev, err := streamer.GetEvent(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return classify(fmt.Errorf("reading binlog of %s at %s: %w", ep.Addr(), r.position(), err))
+		}
+		if err := r.handle(ctx, ev); err != nil {
+			return err
+		}
+	}
+}
+
+func connect(ctx context.Context, ep Endpoint) (*client.Conn, error) {
+	c, err := client.ConnectWithContext(ctx, ep.Addr(), ep.User, ep.Password, "", 10*time.Second)
+	if err != nil {
+		return nil, classify(fmt.Errorf("connecting to %s as %s: %w", ep.Addr(), ep.User, err))
+	}
+	return c, nil
+}
+
+// classify marks errors that retrying cannot fix as permanent: bad
+// credentials and missing privileges.
+func classify(err error) error {
+	var me *mysql.MyError
+	if errors.As(err, &me) {
+		switch me.Code {
+		case mysql.ER_ACCESS_DENIED_ERROR, mysql.ER_SPECIFIC_ACCESS_DENIED_ERROR, mysql.ER_DBACCESS_DENIED_ERROR,
+			mysql.ER_TABLEACCESS_DENIED_ERROR, mysql.ER_MASTER_FATAL_ERROR_READING_BINLOG:
+			return Permanent(err)
+		}
+	}
+	return err
+}
+
+func variable(conn *client.Conn, name string) (string, error) {
+	r, err := conn.Execute("SELECT @@GLOBAL." + name)
+	if err != nil {
+		return "", classify(fmt.Errorf("reading %s: %w", name, err))
+	}
+	return r.GetString(0, 0)
+}
+
+// preflight checks what CDC needs of the server and returns its flavor and
+// server_id.
+func preflight(conn *client.Conn, ep Endpoint, cfg MySQLConfig) (flavor string, serverID uint32, err error) {
+	version, err := variable(conn, "version")
+	if err != nil {
+		return "", 0, err
+	}
+	flavor = ep.Flavor
+	if flavor == "" {
+		flavor = mysql.MySQLFlavor
+		if strings.Contains(strings.ToLower(version), "mariadb") {
+			flavor = mysql.MariaDBFlavor
+		}
+	}
+	want := []struct{ name, value, fix string }{
+		{"log_bin", "1", "start the server with log-bin"},
+		{"binlog_format", "ROW", "SET GLOBAL binlog_format=ROW and binlog_format=ROW in the server's config"},
+		{"binlog_row_image", "FULL", "SET GLOBAL binlog_row_image=FULL and binlog_row_image=FULL in the server's config"},
+	}
+	for _, w := range want {
+		got, err := variable(conn, w.name)
+		if err != nil {
+			return "", 0, err
+		}
+		if !strings.EqualFold(got, w.value) && !(w.value == "1" && strings.EqualFold(got, "ON")) {
+			return "", 0, Permanentf("%s is %q on %s; CDC needs %s: %s", w.name, got, ep.Addr(), w.value, w.fix)
+		}
+	}
+	if meta, err := variable(conn, "binlog_row_metadata"); err == nil && !strings.EqualFold(meta, "FULL") {
+		cfg.Log.Warn().Str("binlog_row_metadata", meta).Str("server", ep.Addr()).
+			Msg("binlog_row_metadata is not FULL: column names come from information_schema and may be wrong for changes made before an ALTER TABLE")
+	}
+	if _, err := conn.Execute("SHOW MASTER STATUS"); err != nil {
+		return "", 0, classify(fmt.Errorf("SHOW MASTER STATUS on %s as %s (the user needs REPLICATION CLIENT, or BINLOG MONITOR on MariaDB 10.5+, and REPLICATION SLAVE): %w", ep.Addr(), ep.User, err))
+	}
+	for _, t := range cfg.Tables {
+		db, table, _ := strings.Cut(t, ".")
+		r, err := conn.Execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", db, table)
+		if err != nil {
+			return "", 0, classify(fmt.Errorf("looking up table %s on %s: %w", t, ep.Addr(), err))
+		}
+		if n, _ := r.GetInt(0, 0); n == 0 {
+			return "", 0, Permanentf("table %s does not exist on %s (or user %s cannot see it: it needs SELECT on it)", t, ep.Addr(), ep.User)
+		}
+	}
+	id, err := variable(conn, "server_id")
+	if err != nil {
+		return "", 0, err
+	}
+	sid, _ := strconv.ParseUint(id, 10, 32)
+	return flavor, uint32(sid), nil
+}
+
+// currentPosition is the server's binlog end: where a new task without a
+// snapshot starts.
+func currentPosition(conn *client.Conn, ep Endpoint) (Checkpoint, error) {
+	r, err := conn.Execute("SHOW MASTER STATUS")
+	if err != nil {
+		return Checkpoint{}, classify(fmt.Errorf("SHOW MASTER STATUS on %s: %w", ep.Addr(), err))
+	}
+	if r.RowNumber() == 0 {
+		return Checkpoint{}, Permanentf("SHOW MASTER STATUS on %s is empty: binary logging is off", ep.Addr())
+	}
+	file, _ := r.GetString(0, 0)
+	pos, _ := r.GetUint(0, 1)
+	return Checkpoint{File: file, Pos: uint32(pos)}, nil
+}

@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Lease is a held task lock: its value "NODE TOKEN" is what every fenced
+// write of the task must present.
+type Lease struct {
+	Task  string
+	Node  string
+	Token int64
+	Value string
+}
+
+// LockOwner returns the node id in a lock value "NODE TOKEN".
+func LockOwner(value string) string {
+	if i := strings.LastIndexByte(value, ' '); i >= 0 {
+		return value[:i]
+	}
+	return value
+}
+
+// acquireScript takes a free task lock with a new fencing token.
+//
+// KEYS[1] P:lock:task:{ID}
+// KEYS[2] P:task:status:{ID} (field fence: the token counter)
+// KEYS[3] P:task:assignment:{ID}
+// ARGV[1] node id
+// ARGV[2] lock TTL, ms
+// ARGV[3] now, ms since the epoch
+// Returns {1, value} when acquired, {0, current value} when held.
+var acquireScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then return {0, cur} end
+local token = redis.call('HINCRBY', KEYS[2], 'fence', 1)
+local val = ARGV[1] .. ' ' .. token
+redis.call('SET', KEYS[1], val, 'PX', ARGV[2])
+redis.call('SET', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[2], 'node', ARGV[1], 'state', 'PENDING', 'error', '', 'updated_at', ARGV[3])
+return {1, val}
+`)
+
+// AcquireLease takes the lock of task for node with ttl. When another holder
+// has it, ok is false and holder is its lock value.
+func (s *Store) AcquireLease(ctx context.Context, task, node string, ttl time.Duration) (l Lease, holder string, ok bool, err error) {
+	k := s.keys
+	res, err := acquireScript.Run(ctx, s.rdb,
+		[]string{k.TaskLock(task), k.TaskStatus(task), k.TaskAssignment(task)},
+		node, ttl.Milliseconds(), s.nowMs()).Slice()
+	if err != nil {
+		return Lease{}, "", false, fmt.Errorf("acquiring lock of task %s: %w", task, err)
+	}
+	val := toString(res[1])
+	if toInt(res[0]) != 1 {
+		return Lease{}, val, false, nil
+	}
+	var token int64
+	fmt.Sscan(val[strings.LastIndexByte(val, ' ')+1:], &token)
+	return Lease{Task: task, Node: node, Token: token, Value: val}, "", true, nil
+}
+
+// Desired is what operators asked of a task, as stored with its config.
+type Desired struct {
+	State string // DesiredRunning, DesiredStopped or DesiredDeleted
+	Gen   int64  // bumped by restart and by a changed config
+}
+
+// Desired states of a task.
+const (
+	DesiredRunning = "running"
+	DesiredStopped = "stopped"
+	DesiredDeleted = "deleted"
+)
+
+// renewScript extends a held lock and reports the task's desired state.
+//
+// KEYS[1] P:lock:task:{ID}
+// KEYS[2] P:task:config:{ID}
+// ARGV[1] lock value
+// ARGV[2] lock TTL, ms
+// Returns {1, desired, gen} when renewed, {0, current value or ”} when lost.
+var renewScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur ~= ARGV[1] then return {0, cur or ''} end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local d = redis.call('HMGET', KEYS[2], 'desired', 'gen')
+return {1, d[1] or '', d[2] or '0'}
+`)
+
+// RenewLease extends l by ttl and returns the task's desired state. It
+// returns ErrLeaseLost when the lock is no longer l's.
+func (s *Store) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Desired, error) {
+	k := s.keys
+	res, err := renewScript.Run(ctx, s.rdb,
+		[]string{k.TaskLock(l.Task), k.TaskConfig(l.Task)}, l.Value, ttl.Milliseconds()).Slice()
+	if err != nil {
+		return Desired{}, fmt.Errorf("renewing lock of task %s: %w", l.Task, err)
+	}
+	if toInt(res[0]) != 1 {
+		return Desired{}, fmt.Errorf("renewing lock of task %s (now held by %q): %w", l.Task, toString(res[1]), ErrLeaseLost)
+	}
+	return Desired{State: toString(res[1]), Gen: toInt(res[2])}, nil
+}
+
+// releaseScript gives a held lock up and records the task's final state.
+//
+// KEYS[1] P:lock:task:{ID}
+// KEYS[2] P:task:assignment:{ID}
+// KEYS[3] P:task:status:{ID}
+// KEYS[4] P:task:config:{ID}
+// ARGV[1] lock value
+// ARGV[2] state to record (STOPPED, FAILED, PENDING)
+// ARGV[3] error to record (” for none)
+// ARGV[4] now, ms since the epoch
+// ARGV[5] desired state required for the release (” = any)
+// Returns 1 released, 0 not the holder, -1 kept: the desired state differs.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[4], 'desired') ~= ARGV[5] then return -1 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[3], 'state', ARGV[2], 'error', ARGV[3], 'node', '', 'lag_ms', '0', 'updated_at', ARGV[4])
+return 1
+`)
+
+// ErrDesiredChanged means a release was refused because the task's desired
+// state changed since the caller looked (a start raced a stop).
+var ErrDesiredChanged = fmt.Errorf("desired state changed")
+
+// ReleaseLease gives l up, recording state and errMsg in the task's status.
+// With requireDesired set, the release happens only while the task's
+// desired state is still that value; otherwise ErrDesiredChanged.
+func (s *Store) ReleaseLease(ctx context.Context, l Lease, state, errMsg, requireDesired string) error {
+	k := s.keys
+	n, err := releaseScript.Run(ctx, s.rdb,
+		[]string{k.TaskLock(l.Task), k.TaskAssignment(l.Task), k.TaskStatus(l.Task), k.TaskConfig(l.Task)},
+		l.Value, state, errMsg, s.nowMs(), requireDesired).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("releasing lock of task %s: %w", l.Task, err)
+	case n == 0:
+		return fmt.Errorf("releasing lock of task %s: %w", l.Task, ErrLeaseLost)
+	case n < 0:
+		return fmt.Errorf("releasing lock of task %s: %w", l.Task, ErrDesiredChanged)
+	}
+	return nil
+}
+
+// deleteScript removes a task's state while holding its lock. The output
+// stream stays.
+//
+// KEYS[1] P:lock:task:{ID}
+// KEYS[2..6] P:task:config, status, offset, schema, assignment of {ID}
+// ARGV[1] lock value
+// Returns 1 deleted, 0 not the holder.
+var deleteScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+return 1
+`)
+
+// DeleteTask removes config, status, offset, schema, assignment and lock of
+// l's task, then the task from P:cluster:tasks. The output stream stays.
+func (s *Store) DeleteTask(ctx context.Context, l Lease) error {
+	k, id := s.keys, l.Task
+	n, err := deleteScript.Run(ctx, s.rdb,
+		[]string{k.TaskLock(id), k.TaskConfig(id), k.TaskStatus(id), k.TaskOffset(id), k.TaskSchema(id), k.TaskAssignment(id)},
+		l.Value).Int()
+	if err != nil {
+		return fmt.Errorf("deleting task %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("deleting task %s: %w", id, ErrLeaseLost)
+	}
+	if err := s.rdb.SRem(ctx, k.ClusterTasks(), id).Err(); err != nil {
+		return fmt.Errorf("removing task %s from %s: %w", id, k.ClusterTasks(), err)
+	}
+	return nil
+}
+
+// LockHolder returns the value of task's lock, "" when free.
+func (s *Store) LockHolder(ctx context.Context, task string) (string, error) {
+	v, err := s.rdb.Get(ctx, s.keys.TaskLock(task)).Result()
+	if err == redis.Nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading lock of task %s: %w", task, err)
+	}
+	return v, nil
+}

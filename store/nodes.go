@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// NodeInfo is a node's heartbeat, as stored in P:node:heartbeat:NODE and
+// shown by the CLI and the HTTP API.
+type NodeInfo struct {
+	NodeID        string   `json:"nodeId"`
+	Address       string   `json:"address"`
+	Version       string   `json:"version"`
+	StartedAt     int64    `json:"startedAt"` // ms since the epoch
+	Tasks         []string `json:"tasks"`
+	LastHeartbeat int64    `json:"lastHeartbeat"` // ms since the epoch
+	Alive         bool     `json:"alive"`
+}
+
+// Heartbeat records n as alive for ttl: its heartbeat key and its score in
+// P:cluster:nodes.
+func (s *Store) Heartbeat(ctx context.Context, n NodeInfo, ttl time.Duration) error {
+	now := s.nowMs()
+	n.LastHeartbeat = now
+	n.Alive = true
+	if n.Tasks == nil {
+		n.Tasks = []string{}
+	}
+	b, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("encoding heartbeat of %s: %w", n.NodeID, err)
+	}
+	// Two keys in different Cluster slots: two commands in one pipeline.
+	cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.keys.NodeHeartbeat(n.NodeID), b, ttl)
+		p.ZAdd(ctx, s.keys.ClusterNodes(), redis.Z{Score: float64(now), Member: n.NodeID})
+		return nil
+	})
+	if err == nil {
+		for _, c := range cmds {
+			if err = c.Err(); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("writing heartbeat of %s: %w", n.NodeID, err)
+	}
+	return nil
+}
+
+// RemoveNode deletes node's heartbeat and its entry in P:cluster:nodes, and
+// its consumer in the command group when nothing is pending on it.
+func (s *Store) RemoveNode(ctx context.Context, node string) error {
+	if err := s.rdb.Del(ctx, s.keys.NodeHeartbeat(node)).Err(); err != nil {
+		return fmt.Errorf("removing heartbeat of %s: %w", node, err)
+	}
+	if err := s.rdb.ZRem(ctx, s.keys.ClusterNodes(), node).Err(); err != nil {
+		return fmt.Errorf("removing %s from %s: %w", node, s.keys.ClusterNodes(), err)
+	}
+	return s.DeleteConsumerIfIdle(ctx, node)
+}
+
+// delConsumerScript deletes a consumer of the command group that has no
+// pending entries (XGROUP DELCONSUMER would drop pending entries).
+//
+// KEYS[1] P:commands
+// ARGV[1] group, ARGV[2] consumer
+// Returns 1 deleted, 0 kept (entries pending), -1 no such consumer.
+var delConsumerScript = redis.NewScript(`
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['name'] == ARGV[2] then
+    if tonumber(f['pending']) > 0 then return 0 end
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+    return 1
+  end
+end
+return -1
+`)
+
+// DeleteConsumerIfIdle removes consumer from the command group if nothing
+// is pending on it.
+func (s *Store) DeleteConsumerIfIdle(ctx context.Context, consumer string) error {
+	if err := delConsumerScript.Run(ctx, s.rdb, []string{s.keys.Commands()}, Group, consumer).Err(); err != nil {
+		return fmt.Errorf("removing consumer %s: %w", consumer, err)
+	}
+	return nil
+}
+
+// Nodes lists the nodes of P:cluster:nodes with their heartbeats; a node
+// whose heartbeat expired is listed with Alive false.
+func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
+	zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.ClusterNodes(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", s.keys.ClusterNodes(), err)
+	}
+	out := make([]NodeInfo, 0, len(zs))
+	for _, z := range zs {
+		id := fmt.Sprint(z.Member)
+		n := NodeInfo{NodeID: id, LastHeartbeat: int64(z.Score), Tasks: []string{}}
+		b, err := s.rdb.Get(ctx, s.keys.NodeHeartbeat(id)).Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			return nil, fmt.Errorf("reading heartbeat of %s: %w", id, err)
+		default:
+			if json.Unmarshal(b, &n) == nil {
+				n.Alive = true
+			}
+		}
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
+	return out, nil
+}
+
+// TaskInfo is a task as the CLI and the HTTP API show it.
+type TaskInfo struct {
+	TaskID    string `json:"taskId"`
+	TaskName  string `json:"taskName"`
+	TaskType  string `json:"taskType"`
+	Status    string `json:"status"`
+	Desired   string `json:"desired"`
+	Node      string `json:"node"`
+	Events    int64  `json:"events"`
+	LagMs     int64  `json:"lagMs"`
+	Position  string `json:"position"`
+	Error     string `json:"error"`
+	UpdatedAt int64  `json:"updatedAt"`
+}
+
+// Task returns one task's info; ErrUnknownTask when it has neither config
+// nor status.
+func (s *Store) Task(ctx context.Context, id string) (TaskInfo, error) {
+	var st, cf *redis.MapStringStringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		st = p.HGetAll(ctx, s.keys.TaskStatus(id))
+		cf = p.HGetAll(ctx, s.keys.TaskConfig(id))
+		return nil
+	})
+	if err != nil {
+		return TaskInfo{}, fmt.Errorf("reading task %s: %w", id, err)
+	}
+	status, conf := st.Val(), cf.Val()
+	if len(status) == 0 && len(conf) == 0 {
+		return TaskInfo{}, fmt.Errorf("task %s: %w", id, ErrUnknownTask)
+	}
+	state := status["state"]
+	if state == "" {
+		state = "PENDING"
+	}
+	return TaskInfo{
+		TaskID: id, TaskName: conf["name"], TaskType: conf["type"], Desired: conf["desired"],
+		Status: state, Node: status["node"], Events: toInt(status["events"]), LagMs: toInt(status["lag_ms"]),
+		Position: status["position"], Error: status["error"], UpdatedAt: toInt(status["updated_at"]),
+	}, nil
+}
+
+// Tasks lists every task of P:cluster:tasks, sorted by id.
+func (s *Store) Tasks(ctx context.Context) ([]TaskInfo, error) {
+	ids, err := s.rdb.SMembers(ctx, s.keys.ClusterTasks()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", s.keys.ClusterTasks(), err)
+	}
+	sort.Strings(ids)
+	out := make([]TaskInfo, 0, len(ids))
+	for _, id := range ids {
+		t, err := s.Task(ctx, id)
+		if errors.Is(err, ErrUnknownTask) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}

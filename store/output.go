@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Entry is one output stream entry: the change's op, its db.table and the
+// encoded envelope.
+type Entry struct {
+	Op    string
+	Table string
+	Data  []byte
+}
+
+// Batch is what one fenced write puts in Redis: entries for the output
+// stream, the checkpoint after them, and the task's status.
+type Batch struct {
+	Entries  []Entry
+	Offset   []string // checkpoint field/value pairs, after the last entry
+	State    string   // RUNNING or SNAPSHOTTING
+	Position string   // human-readable position for the status
+	LagMs    int64
+}
+
+// Overflow policies of a bounded output stream.
+const (
+	OverflowBlock = "block"
+	OverflowTrim  = "trim"
+)
+
+// OutputLimit bounds a task's output stream: MaxLen 0 is unbounded.
+type OutputLimit struct {
+	MaxLen   int64
+	Overflow string
+}
+
+var (
+	// ErrBackpressure means the output stream is full of entries that a
+	// consumer group has not read yet; nothing was written.
+	ErrBackpressure = errors.New("output stream full: waiting for consumers")
+	// ErrCheckpointMoved means the stored checkpoint is not the one this
+	// writer last wrote (Redis lost writes, or another writer): the caller
+	// must resume from the stored checkpoint. Nothing was written.
+	ErrCheckpointMoved = errors.New("stored checkpoint moved")
+)
+
+// writeScript appends a batch of entries to a task's output stream and sets
+// its checkpoint and status, atomically and fenced by the task's lock.
+//
+// KEYS[1] P:lock:task:{ID}
+// KEYS[2] P:task:events:{ID}
+// KEYS[3] P:task:offset:{ID} (field batch: count of batches written)
+// KEYS[4] P:task:status:{ID}
+// ARGV[1] lock value
+// ARGV[2] batch number b: the write expects the offset's batch to be b-1
+// ARGV[3] now, ms since the epoch
+// ARGV[4] max entries of the output stream (0: unbounded)
+// ARGV[5] overflow: block | trim
+// ARGV[6] state to record; ARGV[7] position text; ARGV[8] lag, ms
+// ARGV[9] k, the number of checkpoint fields, then k field/value pairs
+// then n, the number of entries, then n triples op, table, data
+// Returns {1, last entry id} written; {2, ”} batch b was already written (a
+// retry after a lost reply); {0, holder} lease lost; {-1, length} stream
+// full, nothing written; {-2, stored batch} checkpoint moved.
+var writeScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur ~= ARGV[1] then return {0, cur or ''} end
+local b = tonumber(ARGV[2])
+local stored = tonumber(redis.call('HGET', KEYS[3], 'batch') or '0')
+if stored == b then return {2, ''} end
+if stored ~= b - 1 then return {-2, tostring(stored)} end
+
+local k = tonumber(ARGV[9])
+local ni = 10 + 2 * k
+local n = tonumber(ARGV[ni])
+local maxlen = tonumber(ARGV[4])
+
+local function idLess(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+
+-- The oldest entry some consumer group still needs: its first pending
+-- entry, else the entry after its last delivered one.
+local function readFloor()
+  local floor = nil
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[2])) do
+    local f = {}
+    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+    local need = f['last-delivered-id']
+    local ms, sq = string.match(need, '(%d+)-(%d+)')
+    need = ms .. '-' .. (tonumber(sq) + 1)
+    if tonumber(f['pending']) > 0 then
+      local p = redis.call('XPENDING', KEYS[2], f['name'])
+      if idLess(p[2], need) then need = p[2] end
+    end
+    if floor == nil or idLess(need, floor) then floor = need end
+  end
+  return floor
+end
+
+if maxlen > 0 and ARGV[5] == 'block' then
+  local len = redis.call('XLEN', KEYS[2])
+  if len + n > maxlen then
+    local floor = readFloor()
+    if floor then
+      redis.call('XTRIM', KEYS[2], 'MINID', floor)
+      len = redis.call('XLEN', KEYS[2])
+    end
+    if len + n > maxlen then return {-1, tostring(len)} end
+  end
+end
+
+local id = ''
+for i = ni + 1, ni + 3 * n, 3 do
+  id = redis.call('XADD', KEYS[2], '*', 'op', ARGV[i], 'table', ARGV[i + 1], 'data', ARGV[i + 2])
+end
+if maxlen > 0 and ARGV[5] == 'trim' then
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', maxlen)
+end
+if k > 0 then
+  redis.call('HSET', KEYS[3], 'batch', b, unpack(ARGV, 10, 9 + 2 * k))
+else
+  redis.call('HSET', KEYS[3], 'batch', b)
+end
+redis.call('HINCRBY', KEYS[4], 'events', n)
+redis.call('HSET', KEYS[4], 'state', ARGV[6], 'position', ARGV[7], 'lag_ms', ARGV[8], 'error', '', 'updated_at', ARGV[3])
+return {1, id}
+`)
+
+// OutputWriter writes one task's batches under one lease. It reuses its
+// argument buffer, so it is for one goroutine.
+type OutputWriter struct {
+	s     *Store
+	lease Lease
+	limit OutputLimit
+	batch int64 // batches written so far, as stored in the checkpoint
+	keys  []string
+	args  []any
+}
+
+// NewOutputWriter returns a writer for l's task that continues after the
+// stored checkpoint's batch count (the "batch" field of LoadOffset).
+func (s *Store) NewOutputWriter(l Lease, limit OutputLimit, storedBatch int64) *OutputWriter {
+	k := s.keys
+	return &OutputWriter{
+		s: s, lease: l, limit: limit, batch: storedBatch,
+		keys: []string{k.TaskLock(l.Task), k.TaskEvents(l.Task), k.TaskOffset(l.Task), k.TaskStatus(l.Task)},
+	}
+}
+
+// Write appends b to the output stream, sets the checkpoint and status, all
+// in one fenced script. It returns the last entry's id ("" when b had no
+// entries or was written by an earlier attempt). ErrLeaseLost,
+// ErrBackpressure and ErrCheckpointMoved mean nothing was written; any other
+// error may or may not have written b, and calling Write again with the same
+// b is safe: a batch is never written twice.
+func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
+	next := w.batch + 1
+	args := w.args[:0]
+	args = append(args, w.lease.Value, next, w.s.nowMs(), w.limit.MaxLen, w.limit.Overflow,
+		b.State, b.Position, b.LagMs, len(b.Offset)/2)
+	for _, f := range b.Offset {
+		args = append(args, f)
+	}
+	args = append(args, len(b.Entries))
+	for i := range b.Entries {
+		e := &b.Entries[i]
+		args = append(args, e.Op, e.Table, e.Data)
+	}
+	w.args = args
+	res, err := writeScript.Run(ctx, w.s.rdb, w.keys, args...).Slice()
+	clear(w.args) // drop references to the batch's data
+	if err != nil {
+		return "", fmt.Errorf("writing batch %d of task %s: %w", next, w.lease.Task, err)
+	}
+	switch toInt(res[0]) {
+	case 1:
+		w.batch = next
+		return toString(res[1]), nil
+	case 2:
+		w.batch = next
+		return "", nil
+	case 0:
+		return "", fmt.Errorf("writing task %s (lock held by %q): %w", w.lease.Task, toString(res[1]), ErrLeaseLost)
+	case -1:
+		return "", fmt.Errorf("writing task %s (%s entries, outputMaxLen %d): %w", w.lease.Task, toString(res[1]), w.limit.MaxLen, ErrBackpressure)
+	default:
+		return "", fmt.Errorf("writing task %s (stored batch %s, expected %d): %w", w.lease.Task, toString(res[1]), next-1, ErrCheckpointMoved)
+	}
+}

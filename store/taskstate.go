@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// StoredConfig is a task's config hash.
+type StoredConfig struct {
+	Config  string // the task config JSON, secrets sealed
+	Digest  string // digest of the unsealed config
+	Name    string
+	Type    string
+	Desired Desired
+}
+
+// putConfigScript stores a task's config (when given and changed) and marks
+// the task desired-running.
+//
+// KEYS[1] P:task:config:{ID}
+// ARGV[1] config JSON, secrets sealed (” = keep the stored one)
+// ARGV[2] digest of the unsealed config
+// ARGV[3] task name, ARGV[4] task type
+// ARGV[5] now, ms since the epoch
+// ARGV[6] '1' to bump gen even when unchanged (restart), else '0'
+// Returns {changed (0|1), gen}, or {-1, 0} when ARGV[1] is ” and no config
+// is stored.
+var putConfigScript = redis.NewScript(`
+local stored = redis.call('HGET', KEYS[1], 'digest')
+local changed = 0
+if ARGV[1] == '' then
+  if not stored then return {-1, 0} end
+elseif stored ~= ARGV[2] then
+  redis.call('HSET', KEYS[1], 'config', ARGV[1], 'digest', ARGV[2], 'name', ARGV[3], 'type', ARGV[4], 'updated_at', ARGV[5])
+  changed = 1
+end
+redis.call('HSET', KEYS[1], 'desired', 'running')
+local gen
+if (changed == 1 and stored) or ARGV[6] == '1' then
+  gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
+else
+  gen = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0')
+end
+return {changed, gen}
+`)
+
+// ErrNoConfig means a start without a config named a task with none stored.
+var ErrNoConfig = fmt.Errorf("no config stored")
+
+// PutConfig stores task's config (sealedJSON empty: keep the stored one),
+// marks it desired-running and adds it to P:cluster:tasks. restart bumps
+// the generation so a running owner restarts it. It reports whether the
+// config changed and the resulting generation.
+func (s *Store) PutConfig(ctx context.Context, task, sealedJSON, digest, name, typ string, restart bool) (changed bool, gen int64, err error) {
+	bump := "0"
+	if restart {
+		bump = "1"
+	}
+	res, err := putConfigScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)},
+		sealedJSON, digest, name, typ, s.nowMs(), bump).Slice()
+	if err != nil {
+		return false, 0, fmt.Errorf("storing config of task %s: %w", task, err)
+	}
+	if toInt(res[0]) < 0 {
+		return false, 0, fmt.Errorf("task %s: %w; a first start needs a config", task, ErrNoConfig)
+	}
+	if err := s.rdb.SAdd(ctx, s.keys.ClusterTasks(), task).Err(); err != nil {
+		return false, 0, fmt.Errorf("adding task %s to %s: %w", task, s.keys.ClusterTasks(), err)
+	}
+	return toInt(res[0]) == 1, toInt(res[1]), nil
+}
+
+// setDesiredScript sets the desired state of a task that has a config.
+//
+// KEYS[1] P:task:config:{ID}
+// ARGV[1] desired state, ARGV[2] '1' to bump gen
+// Returns 1 set, 0 no such task.
+var setDesiredScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'desired', ARGV[1])
+if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[1], 'gen', 1) end
+return 1
+`)
+
+// ErrUnknownTask means a command named a task that has no stored config.
+var ErrUnknownTask = fmt.Errorf("unknown task")
+
+// SetDesired records what an operator asked of task; bump also bumps its
+// generation. It returns ErrUnknownTask for a task without a config.
+func (s *Store) SetDesired(ctx context.Context, task, state string, bump bool) error {
+	b := "0"
+	if bump {
+		b = "1"
+	}
+	n, err := setDesiredScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)}, state, b).Int()
+	if err != nil {
+		return fmt.Errorf("setting task %s %s: %w", task, state, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("task %s: %w", task, ErrUnknownTask)
+	}
+	return nil
+}
+
+// LoadConfig reads task's config hash; ErrUnknownTask when absent.
+func (s *Store) LoadConfig(ctx context.Context, task string) (StoredConfig, error) {
+	m, err := s.rdb.HGetAll(ctx, s.keys.TaskConfig(task)).Result()
+	if err != nil {
+		return StoredConfig{}, fmt.Errorf("reading config of task %s: %w", task, err)
+	}
+	if m["config"] == "" {
+		return StoredConfig{}, fmt.Errorf("task %s: %w", task, ErrUnknownTask)
+	}
+	return StoredConfig{
+		Config: m["config"], Digest: m["digest"], Name: m["name"], Type: m["type"],
+		Desired: Desired{State: m["desired"], Gen: toInt(m["gen"])},
+	}, nil
+}
+
+// LoadOffset reads task's checkpoint hash (empty map when none).
+func (s *Store) LoadOffset(ctx context.Context, task string) (map[string]string, error) {
+	m, err := s.rdb.HGetAll(ctx, s.keys.TaskOffset(task)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading checkpoint of task %s: %w", task, err)
+	}
+	return m, nil
+}
+
+// statusScript updates fields of a task's status while the caller holds its
+// lock.
+//
+// KEYS[1] P:lock:task:{ID}
+// KEYS[2] P:task:status:{ID}
+// ARGV[1] lock value
+// ARGV[2..] field/value pairs
+// Returns 1 written, 0 not the holder.
+var statusScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], unpack(ARGV, 2))
+return 1
+`)
+
+// SetStatus writes fields (pairs) of l's task status, fenced by l; it sets
+// updated_at itself.
+func (s *Store) SetStatus(ctx context.Context, l Lease, pairs ...string) error {
+	args := make([]any, 0, len(pairs)+3)
+	args = append(args, l.Value)
+	for _, p := range pairs {
+		args = append(args, p)
+	}
+	args = append(args, "updated_at", s.nowMs())
+	n, err := statusScript.Run(ctx, s.rdb, []string{s.keys.TaskLock(l.Task), s.keys.TaskStatus(l.Task)}, args...).Int()
+	if err != nil {
+		return fmt.Errorf("writing status of task %s: %w", l.Task, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("writing status of task %s: %w", l.Task, ErrLeaseLost)
+	}
+	return nil
+}
+
+// serverIDBase is added to the counter of allocated replication client ids,
+// keeping them clear of the small server_id values servers usually have.
+const serverIDBase = 1_000_000
+
+// ServerID returns the replication client id of task, allocating a new one
+// from the fleet-wide counter P:cluster:server_ids on first use, so that no
+// two tasks share one.
+func (s *Store) ServerID(ctx context.Context, task string) (uint32, error) {
+	key := s.keys.TaskConfig(task)
+	if v, err := s.rdb.HGet(ctx, key, "server_id").Int64(); err == nil {
+		return uint32(v), nil
+	} else if err != redis.Nil {
+		return 0, fmt.Errorf("reading server id of task %s: %w", task, err)
+	}
+	n, err := s.rdb.Incr(ctx, s.keys.ClusterServerIDs()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("allocating a server id for task %s: %w", task, err)
+	}
+	if err := s.rdb.HSetNX(ctx, key, "server_id", serverIDBase+n).Err(); err != nil {
+		return 0, fmt.Errorf("storing server id of task %s: %w", task, err)
+	}
+	v, err := s.rdb.HGet(ctx, key, "server_id").Int64()
+	if err != nil {
+		return 0, fmt.Errorf("reading server id of task %s: %w", task, err)
+	}
+	return uint32(v), nil
+}

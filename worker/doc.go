@@ -1,0 +1,43 @@
+// Package worker is the node: it consumes commands, runs tasks, and keeps
+// each task's lease.
+//
+// # Ownership, leases and fencing
+//
+// A task runs on the node that holds its lock P:lock:task:{ID}. The lock's
+// value is "NODE TOKEN", where TOKEN comes from a per-task counter
+// (field fence of the status hash), so every acquisition has a value no
+// earlier holder can have. The lock's TTL is FAILOVER_TIMEOUT; the runner's
+// lease keeper renews it every HEARTBEAT_INTERVAL by a script that succeeds
+// only while the value is still its own.
+//
+// Every write a runner makes (its output events, its checkpoint, its status)
+// is a Lua script that first compares the lock's value with the runner's:
+// events and checkpoint go in one script, so they are written together or
+// not at all, and a runner whose lock expired or moved (its node was paused,
+// cut off from Redis, or slow) cannot write a single event. A runner that
+// cannot renew for longer than its lease lasts stops by itself; if it has
+// not, its writes are refused anyway. Each batch also carries a sequence
+// number checked against the checkpoint, so a write retried after a lost
+// reply is applied once, and a checkpoint that moved under the runner (Redis
+// lost writes) makes it resume from what Redis holds.
+//
+// # Commands and desired state
+//
+// Commands are read from P:commands in group `workers`. start and restart
+// store the config and the desired state "running" in P:task:config:{ID};
+// stop and delete set it to "stopped" or "deleted". The node running the
+// task learns of them from its next lease renewal (or at once, if the
+// command reached that same node) and stops, deletes or restarts the task;
+// when nobody runs it, the node that read the command applies it under the
+// lock. A start whose task nobody runs is run by the node that read it, and
+// its entry stays pending on that node for as long as the task runs there:
+// XINFO CONSUMERS shows each node's task count as its pending count. The
+// node resets the idle time of those entries every heartbeat, so an entry
+// idle longer than FAILOVER_TIMEOUT belongs to a dead node.
+//
+// A restarted node first re-reads the entries pending on it and resumes
+// those tasks from their checkpoints once their locks are free. A node that
+// stops (SIGTERM) hands its tasks over: each runner stops at a written
+// checkpoint, the lock is released, a new start entry is published, and
+// only then is the old entry acknowledged.
+package worker

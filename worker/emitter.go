@@ -1,0 +1,196 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/dataingest/dataingest/events"
+	"github.com/dataingest/dataingest/source"
+	"github.com/dataingest/dataingest/store"
+)
+
+// Limits of one write: entries and encoded bytes.
+const (
+	defaultBatchEntries = 500
+	batchBytes          = 8 << 20
+)
+
+// errOutputClosed means the writer is gone; the source should stop.
+var errOutputClosed = errors.New("output closed")
+
+// span locates one encoded entry in a pendingBatch's buffer.
+type span struct {
+	op, table  string
+	start, end int
+}
+
+// pendingBatch is what the source has handed over since the writer last
+// took a batch: encoded entries and the checkpoint after them.
+type pendingBatch struct {
+	spans    []span
+	buf      []byte
+	cp       source.Checkpoint
+	tsMs     int64 // source time of the newest change or heartbeat
+	dirty    bool  // cp changed since the last take
+	snapshot bool
+}
+
+func (b *pendingBatch) reset() {
+	b.spans, b.buf, b.dirty = b.spans[:0], b.buf[:0], false
+}
+
+// emitter is the hand-over point between a task's source goroutine, which
+// encodes changes into the current batch, and its writer goroutine, which
+// takes whole batches: the writer takes whatever accumulated while it was
+// writing the previous batch, so batches grow with load and a lone change
+// goes out at once. The source blocks when the current batch is full, so a
+// task holds at most two batches in memory.
+type emitter struct {
+	codec   events.Codec
+	max     int
+	mu      sync.Mutex // guards cur, spare and closed
+	cur     *pendingBatch
+	spare   *pendingBatch
+	closed  bool
+	ready   chan struct{} // a batch has something to write
+	space   chan struct{} // the writer took a batch
+	done    chan struct{} // closed when the writer stops
+	table   string        // last db.table, to avoid building the string per row
+	tableDB string
+	tableNm string
+}
+
+func newEmitter(codec events.Codec, maxEntries int, from source.Checkpoint) *emitter {
+	if maxEntries <= 0 {
+		maxEntries = defaultBatchEntries
+	}
+	return &emitter{
+		codec: codec, max: maxEntries,
+		cur:   &pendingBatch{cp: from},
+		spare: &pendingBatch{},
+		ready: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Emit implements source.Emitter.
+func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Checkpoint) error {
+	e.mu.Lock()
+	for len(e.cur.spans) >= e.max || len(e.cur.buf) >= batchBytes {
+		if e.closed {
+			e.mu.Unlock()
+			return errOutputClosed
+		}
+		e.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.done:
+			return errOutputClosed
+		case <-e.space:
+		}
+		e.mu.Lock()
+	}
+	defer e.mu.Unlock()
+	if e.closed {
+		return errOutputClosed
+	}
+	b := e.cur
+	start := len(b.buf)
+	var err error
+	if b.buf, err = e.codec.Append(b.buf, ch); err != nil {
+		b.buf = b.buf[:start]
+		return err
+	}
+	b.spans = append(b.spans, span{op: string(ch.Op), table: e.tableName(ch), start: start, end: len(b.buf)})
+	b.cp, b.tsMs, b.dirty = after, ch.Source.TsMs, true
+	signal(e.ready)
+	return nil
+}
+
+func (e *emitter) tableName(ch *events.Change) string {
+	if ch.DB != e.tableDB || ch.Table != e.tableNm {
+		e.tableDB, e.tableNm, e.table = ch.DB, ch.Table, ch.DB+"."+ch.Table
+	}
+	return e.table
+}
+
+// Advance implements source.Emitter.
+func (e *emitter) Advance(after source.Checkpoint, sourceTsMs int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur.cp != after {
+		e.cur.cp, e.cur.dirty = after, true
+		signal(e.ready)
+	}
+	e.cur.tsMs = sourceTsMs
+}
+
+// Snapshotting implements source.Emitter.
+func (e *emitter) Snapshotting(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cur.snapshot = on
+}
+
+// take waits for a batch with something to write and returns it; the
+// caller gives it back with recycle once written.
+func (e *emitter) take(ctx context.Context) (*pendingBatch, error) {
+	for {
+		e.mu.Lock()
+		if e.cur.dirty && e.spare != nil {
+			b := e.cur
+			next := e.spare
+			e.spare = nil
+			next.reset()
+			next.cp, next.tsMs, next.snapshot = b.cp, b.tsMs, b.snapshot
+			e.cur = next
+			e.mu.Unlock()
+			signal(e.space)
+			return b, nil
+		}
+		e.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-e.ready:
+		}
+	}
+}
+
+// recycle returns a written batch for reuse.
+func (e *emitter) recycle(b *pendingBatch) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.spare = b
+	signal(e.ready) // the current batch may have filled meanwhile
+}
+
+// close stops the emitter: blocked and later Emits fail.
+func (e *emitter) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closed {
+		e.closed = true
+		close(e.done)
+	}
+}
+
+// toStore turns b into the store's batch form, reusing out's slices.
+func (b *pendingBatch) toStore(out *store.Batch, state string, lagMs int64) {
+	out.Entries = out.Entries[:0]
+	for _, s := range b.spans {
+		out.Entries = append(out.Entries, store.Entry{Op: s.op, Table: s.table, Data: b.buf[s.start:s.end]})
+	}
+	out.Offset = b.cp.Fields()
+	out.State = state
+	out.Position = b.cp.String()
+	out.LagMs = lagMs
+}

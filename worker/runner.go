@@ -1,0 +1,394 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/dataingest/dataingest/events"
+	"github.com/dataingest/dataingest/source"
+	"github.com/dataingest/dataingest/store"
+	"github.com/dataingest/dataingest/task"
+)
+
+// Task states, as the status hash shows them.
+const (
+	StatePending      = "PENDING"
+	StateSnapshotting = "SNAPSHOTTING"
+	StateRunning      = "RUNNING"
+	StateBackpressure = "BACKPRESSURE"
+	StateRetrying     = "RETRYING"
+	StateStopped      = "STOPPED"
+	StateFailed       = "FAILED"
+)
+
+// Why a session of a runner ended, when not by an error of its own.
+var (
+	errStopRequested    = errors.New("stop requested")
+	errDeleteRequested  = errors.New("delete requested")
+	errRestartRequested = errors.New("restart requested")
+	errHandOver         = errors.New("handing over")
+)
+
+// runner runs one task on this node while it holds the task's lease. Its
+// lease keeper renews the lock every heartbeat and, from the reply, learns
+// what operators want of the task; each session loads the config and the
+// checkpoint and runs source and writer until one of them ends.
+type runner struct {
+	t     *Tasks
+	id    string
+	entry string // the start entry kept pending on this node
+	lease store.Lease
+	log   zerolog.Logger
+
+	poke chan struct{} // renew now: a command for this task arrived
+	wake chan struct{} // an interrupt arrived
+	done chan struct{} // closed when run returns
+
+	mu      sync.Mutex // guards gen, cause, cancel
+	gen     int64      // generation of the running config
+	cause   error      // interrupt waiting to be handled
+	cancel  context.CancelCauseFunc
+	outcome string // how run ended: "stopped", "deleted", "failed", "lost", "handover"
+}
+
+func newRunner(t *Tasks, id, entry string, l store.Lease) *runner {
+	return &runner{
+		t: t, id: id, entry: entry, lease: l,
+		log:  t.log.With().Str("task", id).Logger(),
+		poke: make(chan struct{}, 1), wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+}
+
+// interrupt ends the current session with cause.
+func (r *runner) interrupt(cause error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cause == nil || cause == ErrLeaseLostLocal || errors.Is(cause, store.ErrLeaseLost) {
+		r.cause = cause
+	}
+	if r.cancel != nil {
+		r.cancel(cause)
+	}
+	signal(r.wake)
+}
+
+// ErrLeaseLostLocal marks a lease this node gave up because it could not
+// renew it in time.
+var ErrLeaseLostLocal = fmt.Errorf("lease expiring unrenewed: %w", store.ErrLeaseLost)
+
+func (r *runner) takeCause() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.cause
+	r.cause = nil
+	return c
+}
+
+// run runs the task until it is stopped, deleted, failed, lost or ctx ends
+// (hand-over); the outcome is left in r.outcome.
+func (r *runner) run(ctx context.Context) {
+	defer close(r.done)
+	lctx, lcancel := context.WithCancel(ctx)
+	defer lcancel()
+	go r.keepLease(lctx)
+
+	delay := newBackoff(time.Second, 30*time.Second)
+	for {
+		cause := r.takeCause()
+		if cause == nil {
+			cause = r.session(ctx)
+		}
+		if ctx.Err() != nil {
+			r.outcome = "handover"
+			return
+		}
+		switch {
+		case errors.Is(cause, errRestartRequested), errors.Is(cause, store.ErrCheckpointMoved):
+			r.log.Info().Err(cause).Msg("restarting task")
+			continue
+		case errors.Is(cause, errStopRequested):
+			if r.finish(ctx, StateStopped, "", store.DesiredStopped) {
+				r.outcome = "stopped"
+				return
+			}
+			continue
+		case errors.Is(cause, errDeleteRequested), errors.Is(cause, store.ErrUnknownTask):
+			r.delete(ctx)
+			r.outcome = "deleted"
+			return
+		case errors.Is(cause, store.ErrLeaseLost):
+			r.log.Warn().Err(cause).Msg("lost the task's lease: stopped writing")
+			r.outcome = "lost"
+			return
+		case source.IsPermanent(cause):
+			r.log.Error().Err(cause).Msg("task failed")
+			r.finish(ctx, StateFailed, cause.Error(), "")
+			r.outcome = "failed"
+			return
+		}
+		wait := delay.next()
+		r.log.Warn().Err(cause).Dur("retry_in", wait).Msg("task interrupted; retrying")
+		r.setStatus(ctx, "state", StateRetrying, "error", cause.Error())
+		select {
+		case <-ctx.Done():
+		case <-r.wake:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// finish releases the lease with a final state and acknowledges the start
+// entry. With requireDesired set it reports false, keeping the lease, when
+// the desired state changed meanwhile.
+func (r *runner) finish(ctx context.Context, state, errMsg, requireDesired string) bool {
+	err := r.t.store.ReleaseLease(ctx, r.lease, state, errMsg, requireDesired)
+	if errors.Is(err, store.ErrDesiredChanged) {
+		return false
+	}
+	if err != nil {
+		r.log.Warn().Err(err).Msg("releasing the lease")
+	}
+	r.ackEntry(ctx)
+	r.log.Info().Str("state", state).Msg("task ended")
+	return true
+}
+
+func (r *runner) delete(ctx context.Context) {
+	if err := r.t.store.DeleteTask(ctx, r.lease); err != nil {
+		r.log.Warn().Err(err).Msg("deleting task state")
+	}
+	r.ackEntry(ctx)
+	r.log.Info().Msg("task deleted")
+}
+
+func (r *runner) ackEntry(ctx context.Context) {
+	if r.entry == "" {
+		return
+	}
+	if _, err := r.t.store.AckOwned(ctx, r.t.cfg.NodeID, r.entry); err != nil {
+		r.log.Warn().Err(err).Str("entry", r.entry).Msg("acknowledging the start entry")
+	}
+}
+
+func (r *runner) setStatus(ctx context.Context, pairs ...string) {
+	if err := r.t.store.SetStatus(ctx, r.lease, pairs...); err != nil {
+		r.log.Debug().Err(err).Msg("writing status")
+	}
+}
+
+// keepLease renews the lease every heartbeat (and when poked) and turns the
+// task's desired state into interrupts. When it cannot renew for longer
+// than the lease lasts, it interrupts with ErrLeaseLostLocal: by then
+// another node may own the task.
+func (r *runner) keepLease(ctx context.Context) {
+	ttl := r.t.cfg.FailoverTimeout
+	tick := time.NewTicker(r.t.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	renewed := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-r.poke:
+		}
+		d, err := r.t.store.RenewLease(ctx, r.lease, ttl)
+		switch {
+		case errors.Is(err, store.ErrLeaseLost):
+			r.interrupt(err)
+			return
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			if time.Since(renewed) > ttl-r.t.cfg.HeartbeatInterval/2 {
+				r.interrupt(ErrLeaseLostLocal)
+				return
+			}
+			r.log.Warn().Err(err).Msg("renewing the lease")
+			continue
+		}
+		renewed = time.Now()
+		r.t.metrics.leaseRenewals.Inc()
+		r.mu.Lock()
+		gen := r.gen
+		r.mu.Unlock()
+		switch {
+		case d.State == store.DesiredStopped:
+			r.interrupt(errStopRequested)
+		case d.State == store.DesiredDeleted:
+			r.interrupt(errDeleteRequested)
+		case d.Gen != gen:
+			r.interrupt(errRestartRequested)
+		}
+	}
+}
+
+// session runs the task once: config and checkpoint from Redis, then source
+// and writer until either ends. It returns why it ended.
+func (r *runner) session(ctx context.Context) error {
+	st := r.t.store
+	sc, err := st.LoadConfig(ctx, r.id)
+	if err != nil {
+		return err
+	}
+	switch sc.Desired.State {
+	case store.DesiredStopped:
+		return errStopRequested
+	case store.DesiredDeleted:
+		return errDeleteRequested
+	}
+	r.mu.Lock()
+	r.gen = sc.Desired.Gen
+	r.mu.Unlock()
+	cfg, err := r.t.openConfig(sc.Config)
+	if err != nil {
+		return source.Permanent(err)
+	}
+	src, err := r.t.newSource(ctx, r.id, cfg, r.log)
+	if err != nil {
+		return err
+	}
+	offset, err := st.LoadOffset(ctx, r.id)
+	if err != nil {
+		return err
+	}
+	from, err := source.ParseCheckpoint(offset)
+	if err != nil {
+		return source.Permanent(fmt.Errorf("stored checkpoint of task %s: %w", r.id, err))
+	}
+	batches, _ := strconv.ParseInt(offset["batch"], 10, 64)
+	codec, err := events.NewCodec(string(cfg.Format))
+	if err != nil {
+		return source.Permanent(err)
+	}
+	limit := store.OutputLimit{MaxLen: cfg.OutputMaxLen, Overflow: string(cfg.Overflow)}
+	maxEntries := defaultBatchEntries
+	if limit.MaxLen > 0 && limit.MaxLen < int64(maxEntries) {
+		maxEntries = int(limit.MaxLen)
+	}
+	em := newEmitter(codec, maxEntries, from)
+	ow := st.NewOutputWriter(r.lease, limit, batches)
+	r.setStatus(ctx, "state", StateRunning, "error", "", "node", r.t.cfg.NodeID, "position", from.String())
+	r.log.Info().Str("from", from.String()).Str("type", string(cfg.TaskType)).Msg("task session started")
+
+	sctx, cancel := context.WithCancelCause(ctx)
+	r.mu.Lock()
+	r.cancel = cancel
+	pending := r.cause
+	r.mu.Unlock()
+	if pending != nil {
+		cancel(pending)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		err := src.Run(sctx, from, em)
+		if err == nil {
+			err = errors.New("source ended")
+		}
+		cancel(err)
+	}()
+	go func() {
+		defer wg.Done()
+		cancel(r.write(sctx, em, ow))
+	}()
+	wg.Wait()
+	em.close()
+	r.mu.Lock()
+	r.cancel = nil
+	r.mu.Unlock()
+	cause := context.Cause(sctx)
+	if c := r.takeCause(); c != nil {
+		cause = c
+	}
+	return cause
+}
+
+// write takes batches from em and writes them, fenced, until ctx ends or
+// the lease is lost. A failed write is retried with the same batch, which
+// the store writes at most once.
+func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter) error {
+	var sb store.Batch
+	delay := newBackoff(50*time.Millisecond, 5*time.Second)
+	m := r.t.metrics
+	for {
+		b, err := em.take(ctx)
+		if err != nil {
+			return err
+		}
+		state := StateRunning
+		if b.snapshot {
+			state = StateSnapshotting
+		}
+		lag := int64(0)
+		if b.tsMs > 0 {
+			lag = max(time.Now().UnixMilli()-b.tsMs, 0)
+		}
+		b.toStore(&sb, state, lag)
+		blocked := false
+		for {
+			start := time.Now()
+			_, err := ow.Write(ctx, &sb)
+			if err == nil {
+				m.batches.Inc()
+				m.events.WithLabelValues(r.id).Add(float64(len(sb.Entries)))
+				m.writeSeconds.Observe(time.Since(start).Seconds())
+				m.lagSeconds.WithLabelValues(r.id).Set(float64(lag) / 1000)
+				delay.reset()
+				break
+			}
+			switch {
+			case ctx.Err() != nil:
+				return context.Cause(ctx)
+			case errors.Is(err, store.ErrLeaseLost), errors.Is(err, store.ErrCheckpointMoved):
+				return err
+			case errors.Is(err, store.ErrBackpressure):
+				if !blocked {
+					blocked = true
+					r.log.Warn().Err(err).Msg("output stream full: pausing")
+					r.setStatus(ctx, "state", StateBackpressure, "error", err.Error())
+				}
+				if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+					return context.Cause(ctx)
+				}
+			default:
+				wait := delay.next()
+				r.log.Warn().Err(err).Dur("retry_in", wait).Msg("writing a batch; retrying")
+				if err := sleepCtx(ctx, wait); err != nil {
+					return context.Cause(ctx)
+				}
+			}
+		}
+		em.recycle(b)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// openConfig decodes a stored config and unseals its passwords.
+func (t *Tasks) openConfig(stored string) (*task.Config, error) {
+	var c task.Config
+	if err := json.Unmarshal([]byte(stored), &c); err != nil {
+		return nil, fmt.Errorf("stored config is not valid JSON: %w", err)
+	}
+	c.SetDefaults()
+	return t.cfg.Sealer.Open(&c)
+}

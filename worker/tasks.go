@@ -1,0 +1,348 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/dataingest/dataingest/source"
+	"github.com/dataingest/dataingest/store"
+	"github.com/dataingest/dataingest/task"
+)
+
+// Config is what the worker's components need of the node's configuration.
+type Config struct {
+	NodeID              string
+	Address             string // the node's HTTP address, shown in its heartbeat
+	Version             string
+	HeartbeatInterval   time.Duration
+	TaskMonitorInterval time.Duration
+	FailoverTimeout     time.Duration // the lease TTL
+	MaxTasks            int
+	Sealer              *task.Sealer // nil: passwords stored as given
+	// MySQLEventCache bounds decoded binlog events buffered per task; 0: 64.
+	MySQLEventCache int
+}
+
+// Tasks runs this node's tasks: one runner per task whose lease the node
+// holds. Each heartbeat it refreshes the idle time of the tasks' start
+// entries, so that only the entries of dead nodes look orphaned, and retries
+// tasks whose lock is still held by an earlier run of this node. When its
+// context ends it hands every task over: each runner stops at a written
+// checkpoint, the lease is released and a new start entry is published for
+// another node before the old one is acknowledged.
+type Tasks struct {
+	cfg     Config
+	store   *store.Store
+	log     zerolog.Logger
+	metrics *Metrics
+
+	runCtx    context.Context // runners' context: ends only at hand-over
+	runCancel context.CancelFunc
+	drained   chan struct{}
+
+	quiet <-chan struct{} // closed when nothing more will call Start
+
+	mu      sync.Mutex // guards closing, runners and waiting
+	closing bool       // handing over: no new runners
+	runners map[string]*runner
+	waiting map[string]string // task id -> its start entry, pending here, lock held by an earlier run of this node
+}
+
+// NewTasks returns the task supervisor of a node.
+func NewTasks(cfg Config, st *store.Store, log zerolog.Logger, m *Metrics) *Tasks {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Tasks{
+		cfg: cfg, store: st, log: log, metrics: m,
+		runCtx: ctx, runCancel: cancel, drained: make(chan struct{}),
+		runners: map[string]*runner{}, waiting: map[string]string{},
+	}
+}
+
+// Count returns the number of tasks this node runs.
+func (t *Tasks) Count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.runners)
+}
+
+// IDs returns the ids of the tasks this node runs, sorted.
+func (t *Tasks) IDs() []string {
+	t.mu.Lock()
+	ids := make([]string, 0, len(t.runners))
+	for id := range t.runners {
+		ids = append(ids, id)
+	}
+	t.mu.Unlock()
+	sort.Strings(ids)
+	return ids
+}
+
+// OwnsEntry reports whether entry is the start entry of a task running or
+// waiting here.
+func (t *Tasks) OwnsEntry(entry string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range t.runners {
+		if r.entry == entry {
+			return true
+		}
+	}
+	for _, e := range t.waiting {
+		if e == entry {
+			return true
+		}
+	}
+	return false
+}
+
+// HandOverAfter makes the hand-over wait (up to 5 s) for quiet to close:
+// the command consumer's end, after which nothing starts new tasks.
+func (t *Tasks) HandOverAfter(quiet <-chan struct{}) { t.quiet = quiet }
+
+// Drained is closed once Run has handed every task over.
+func (t *Tasks) Drained() <-chan struct{} { return t.drained }
+
+// Poke makes the runner of task, if it runs here, look at the task's
+// desired state now instead of at its next heartbeat. It reports whether
+// the task runs here.
+func (t *Tasks) Poke(id string) bool {
+	t.mu.Lock()
+	r := t.runners[id]
+	t.mu.Unlock()
+	if r != nil {
+		signal(r.poke)
+	}
+	return r != nil
+}
+
+// ErrShuttingDown means the node is handing its tasks over and starts no
+// more.
+var ErrShuttingDown = errors.New("node is shutting down")
+
+// ErrLockedHere means the task's lock is held by an earlier run of this node
+// (it was killed): the start entry stays pending and the task starts when the
+// lock expires.
+var ErrLockedHere = errors.New("lock held by an earlier run of this node")
+
+// Start runs task here with entry as its pending start entry, if its lock
+// is free. It reports false with the holder's lock value when another node
+// runs it, and ErrLockedHere when an earlier run of this node holds it.
+func (t *Tasks) Start(ctx context.Context, id, entry string) (started bool, holder string, err error) {
+	t.mu.Lock()
+	if _, ok := t.runners[id]; ok {
+		t.mu.Unlock()
+		return false, t.cfg.NodeID, nil
+	}
+	t.mu.Unlock()
+	if t.runCtx.Err() != nil {
+		return false, "", ErrShuttingDown
+	}
+	l, holder, ok, err := t.store.AcquireLease(ctx, id, t.cfg.NodeID, t.cfg.FailoverTimeout)
+	if err != nil {
+		return false, "", err
+	}
+	if !ok {
+		if store.LockOwner(holder) == t.cfg.NodeID {
+			t.mu.Lock()
+			t.waiting[id] = entry
+			t.mu.Unlock()
+			return false, holder, ErrLockedHere
+		}
+		return false, holder, nil
+	}
+	if !t.spawn(id, entry, l) {
+		// Hand-over began meanwhile: give the task back at once.
+		if err := t.store.ReleaseLease(ctx, l, StatePending, "", ""); err != nil {
+			return false, "", err
+		}
+		return false, "", ErrShuttingDown
+	}
+	return true, "", nil
+}
+
+// spawn starts a runner, unless hand-over has begun.
+func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
+	r := newRunner(t, id, entry, l)
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		return false
+	}
+	t.runners[id] = r
+	delete(t.waiting, id)
+	t.mu.Unlock()
+	t.log.Info().Str("task", id).Str("entry", entry).Int64("token", l.Token).Msg("task acquired")
+	go func() {
+		r.run(t.runCtx)
+		t.mu.Lock()
+		if t.runners[id] == r {
+			delete(t.runners, id)
+		}
+		if r.outcome == "lost" && entry != "" {
+			t.waiting[id] = entry // retried while the entry is still ours
+		}
+		t.mu.Unlock()
+	}()
+	return true
+}
+
+// Run keeps the tasks' start entries fresh until ctx ends, then hands every
+// task over.
+func (t *Tasks) Run(ctx context.Context) error {
+	defer close(t.drained)
+	tick := time.NewTicker(t.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			t.handOver()
+			return nil
+		case <-tick.C:
+			t.refresh(ctx)
+		}
+	}
+}
+
+// refresh resets the idle time of the running tasks' start entries and
+// retries waiting tasks.
+func (t *Tasks) refresh(ctx context.Context) {
+	t.mu.Lock()
+	var entries []string
+	for _, r := range t.runners {
+		if r.entry != "" {
+			entries = append(entries, r.entry)
+		}
+	}
+	waiting := make(map[string]string, len(t.waiting))
+	for id, e := range t.waiting {
+		waiting[id] = e
+	}
+	t.mu.Unlock()
+	if _, err := t.store.Touch(ctx, t.cfg.NodeID, entries); err != nil {
+		t.log.Warn().Err(err).Msg("refreshing start entries")
+	}
+	for id, entry := range waiting {
+		t.retry(ctx, id, entry)
+	}
+}
+
+// retry starts a waiting task once its lock is free; when another node has
+// it, the entry is acknowledged (if it is still this node's).
+func (t *Tasks) retry(ctx context.Context, id, entry string) {
+	_, holder, err := t.Start(ctx, id, entry)
+	switch {
+	case errors.Is(err, ErrLockedHere):
+	case err != nil:
+		t.log.Warn().Err(err).Str("task", id).Msg("retrying task start")
+	case holder != "" && store.LockOwner(holder) != t.cfg.NodeID:
+		t.mu.Lock()
+		delete(t.waiting, id)
+		t.mu.Unlock()
+		if _, err := t.store.AckOwned(ctx, t.cfg.NodeID, entry); err != nil {
+			t.log.Warn().Err(err).Str("task", id).Msg("acknowledging start entry")
+		}
+	}
+}
+
+// handOver stops every runner at a written checkpoint, releases its lease
+// and republishes its start for another node.
+func (t *Tasks) handOver() {
+	if t.quiet != nil {
+		select {
+		case <-t.quiet:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	t.runCancel()
+	t.mu.Lock()
+	t.closing = true
+	runners := make([]*runner, 0, len(t.runners))
+	for _, r := range t.runners {
+		runners = append(runners, r)
+	}
+	waiting := t.waiting
+	t.waiting = map[string]string{}
+	t.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, r := range runners {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+		}
+		if r.outcome != "handover" {
+			continue
+		}
+		reason := "handed over by " + t.cfg.NodeID
+		if err := t.store.ReleaseLease(ctx, r.lease, StatePending, "", ""); err != nil {
+			t.log.Warn().Err(err).Str("task", r.id).Msg("releasing lease at hand-over")
+			continue
+		}
+		t.republish(ctx, r.id, r.entry, reason)
+	}
+	for id, entry := range waiting {
+		t.republish(ctx, id, entry, "handed over by "+t.cfg.NodeID)
+	}
+	t.log.Info().Int("tasks", len(runners)).Msg("tasks handed over")
+}
+
+// republish writes a new start entry for task and then acknowledges the old
+// one, so that the task is never without a start entry.
+func (t *Tasks) republish(ctx context.Context, id, entry, reason string) {
+	if _, err := t.store.Publish(ctx, map[string]string{"cmd": "start", "task": id, "reason": reason}); err != nil {
+		t.log.Warn().Err(err).Str("task", id).Msg("republishing start at hand-over")
+		return
+	}
+	if entry != "" {
+		if _, err := t.store.AckOwned(ctx, t.cfg.NodeID, entry); err != nil {
+			t.log.Warn().Err(err).Str("task", id).Msg("acknowledging start entry at hand-over")
+		}
+	}
+}
+
+// newSource builds the source a task config asks for.
+func (t *Tasks) newSource(ctx context.Context, id string, cfg *task.Config, log zerolog.Logger) (source.Source, error) {
+	switch cfg.TaskType {
+	case task.TypeDatagen:
+		d := source.Datagen{}
+		if cfg.Datagen != nil {
+			d.Rate, d.Total = cfg.Datagen.Rate, cfg.Datagen.Total
+		}
+		return &d, nil
+	case task.TypeMySQLCDC:
+		filter, err := cfg.TableFilter()
+		if err != nil {
+			return nil, source.Permanent(err)
+		}
+		sid := cfg.ServerID
+		if sid == 0 {
+			if sid, err = t.store.ServerID(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		mc := source.MySQLConfig{
+			Match: filter.Match, SnapshotMode: string(cfg.SnapshotMode), ServerID: sid,
+			EventCacheCount: t.cfg.MySQLEventCache, Log: log,
+		}
+		for _, ds := range cfg.DataSourceConfigs {
+			mc.Endpoints = append(mc.Endpoints, source.Endpoint{
+				Host: ds.Host, Port: ds.Port, User: ds.Username, Password: ds.Password, Flavor: string(ds.Flavor),
+			})
+		}
+		for _, tb := range cfg.CDCTables {
+			if !strings.HasSuffix(tb, ".*") {
+				mc.Tables = append(mc.Tables, tb)
+			}
+		}
+		return source.NewMySQL(mc), nil
+	}
+	return nil, source.Permanent(fmt.Errorf("unknown taskType %q", cfg.TaskType))
+}
