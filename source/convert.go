@@ -22,6 +22,7 @@ const (
 	kindYear                  // YEAR -> int64
 	kindDatetime              // "2024-01-31 12:34:56.5" -> "2024-01-31T12:34:56.5"
 	kindTimestamp             // same, in UTC with "Z"
+	kindTime                  // "-838:59:59", with the column's fractional digits
 	kindEnum                  // index -> label
 	kindSet                   // bitmask -> "a,b"
 	kindText                  // character data -> string
@@ -37,6 +38,7 @@ type tableInfo struct {
 	kinds    []kind
 	labels   [][]string // ENUM/SET labels by column
 	pad      []int      // BINARY(n) length by column, 0 for others
+	fsp      []int      // fractional digits of TIME columns
 }
 
 // describe builds a tableInfo from a table-map event and the table's
@@ -46,7 +48,7 @@ type tableInfo struct {
 func describe(e *replication.TableMapEvent, s *schema.Table) (*tableInfo, error) {
 	n := int(e.ColumnCount)
 	t := &tableInfo{db: string(e.Schema), name: string(e.Table),
-		kinds: make([]kind, n), labels: make([][]string, n), pad: make([]int, n)}
+		kinds: make([]kind, n), labels: make([][]string, n), pad: make([]int, n), fsp: make([]int, n)}
 	t.columns = e.ColumnNameString()
 	if len(t.columns) != n {
 		if len(s.Columns) != n {
@@ -83,6 +85,9 @@ func describe(e *replication.TableMapEvent, s *schema.Table) (*tableInfo, error)
 			t.kinds[i] = kindOf(e.ColumnType[i], isUnsigned, isBinary, sc.JSON)
 			if t.kinds[i] == kindBytes && strings.EqualFold(sc.DataType, "binary") {
 				t.pad[i] = sc.Length
+			}
+			if e.ColumnType[i] == mysql.MYSQL_TYPE_TIME2 {
+				t.kinds[i], t.fsp[i] = kindTime, int(min(e.ColumnMeta[i], 6))
 			}
 		}
 	}
@@ -178,6 +183,15 @@ func (t *tableInfo) value(i int, v any) (any, error) {
 	case kindTimestamp:
 		if s, ok := v.(string); ok {
 			return strings.Replace(s, " ", "T", 1) + "Z", nil
+		}
+	case kindTime:
+		if s, ok := v.(string); ok {
+			// The decoder drops a zero fraction; the column's precision
+			// says how many digits the value has.
+			if f := t.fsp[i]; f > 0 && !strings.Contains(s, ".") {
+				return s + ".000000"[:f+1], nil
+			}
+			return s, nil
 		}
 	case kindEnum:
 		n, err := toInt64(v)

@@ -1,0 +1,185 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/dataingest/dataingest/events"
+	"github.com/dataingest/dataingest/internal/testenv"
+	"github.com/dataingest/dataingest/store"
+)
+
+// mariadb is the package's shared MariaDB; each test uses its own database.
+var mariadb *testenv.MariaDB
+
+func TestMain(m *testing.M) {
+	var err error
+	mariadb, err = testenv.StartMariaDBE()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting mariadb:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	mariadb.Close()
+	os.Exit(code)
+}
+
+// env is one test's Redis and the helpers to drive nodes through it.
+type env struct {
+	t     *testing.T
+	redis *testenv.Redis
+	rdb   *redis.Client
+	st    *store.Store
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	r := testenv.StartRedis(t)
+	rdb := r.Client(t)
+	return &env{t: t, redis: r, rdb: rdb, st: store.New(rdb, "debezium")}
+}
+
+// node is an in-process node: the same components main runs.
+type node struct {
+	id     string
+	tasks  *Tasks
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (e *env) testConfig(id string) Config {
+	return Config{
+		NodeID: id, Address: "test", Version: "test",
+		HeartbeatInterval: 200 * time.Millisecond, TaskMonitorInterval: time.Second,
+		FailoverTimeout: 2 * time.Second,
+	}
+}
+
+// startNode runs a node until the test ends or Stop.
+func (e *env) startNode(id string) *node {
+	cfg := e.testConfig(id)
+	log := zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.InfoLevel).With().Str("node", id).Logger()
+	n := &node{id: id}
+	m := NewMetrics(prometheus.NewRegistry(), func() float64 { return float64(n.tasks.Count()) })
+	n.tasks = NewTasks(cfg, e.st, log, m)
+	c := NewConsumer(cfg, e.st, n.tasks, log, m)
+	n.tasks.HandOverAfter(c.Done())
+	hb := NewHeartbeat(cfg, e.st, n.tasks, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	for _, run := range []func(context.Context) error{n.tasks.Run, c.Run, hb.Run} {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); _ = run(ctx) }()
+	}
+	e.t.Cleanup(n.Stop)
+	return n
+}
+
+// Stop stops the node gracefully (hand-over) and waits for it.
+func (n *node) Stop() {
+	n.cancel()
+	n.wg.Wait()
+}
+
+func (e *env) command(fields ...string) string {
+	e.t.Helper()
+	m := map[string]string{}
+	for i := 0; i+1 < len(fields); i += 2 {
+		m[fields[i]] = fields[i+1]
+	}
+	id, err := e.st.Publish(context.Background(), m)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// waitFor polls cond until it returns true or d passes.
+func (e *env) waitFor(d time.Duration, what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *env) status(task string) store.TaskInfo {
+	ti, _ := e.st.Task(context.Background(), task)
+	return ti
+}
+
+func (e *env) waitState(task, state string, d time.Duration) store.TaskInfo {
+	e.t.Helper()
+	var ti store.TaskInfo
+	e.waitFor(d, fmt.Sprintf("task %s in state %s", task, state), func() bool {
+		ti = e.status(task)
+		return ti.Status == state
+	})
+	return ti
+}
+
+// event is one decoded output entry.
+type event struct {
+	ID    string
+	Op    string
+	Table string
+	Env   map[string]any
+	Raw   []byte
+}
+
+func (e *env) events(task string) []event {
+	e.t.Helper()
+	msgs, err := e.rdb.XRange(context.Background(), e.st.Keys().TaskEvents(task), "-", "+").Result()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := make([]event, 0, len(msgs))
+	for _, m := range msgs {
+		data := []byte(m.Values["data"].(string))
+		env, err := events.Decode(data)
+		if err != nil {
+			e.t.Fatalf("entry %s: %v", m.ID, err)
+		}
+		out = append(out, event{ID: m.ID, Op: m.Values["op"].(string), Table: m.Values["table"].(string), Env: env, Raw: data})
+	}
+	return out
+}
+
+func (e *env) waitEvents(task string, n int, d time.Duration) []event {
+	e.t.Helper()
+	e.waitFor(d, fmt.Sprintf("%d events of task %s", n, task), func() bool {
+		l, _ := e.rdb.XLen(context.Background(), e.st.Keys().TaskEvents(task)).Result()
+		return l >= int64(n)
+	})
+	return e.events(task)
+}
+
+// mysqlConfig is a MYSQL_CDC task config on the shared MariaDB.
+func mysqlConfig(tables []string, extra string) string {
+	t, _ := json.Marshal(tables)
+	cfg := fmt.Sprintf(`{"taskName":"test","taskType":"MYSQL_CDC","snapshotMode":"never",
+		"dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],
+		"cdcTables":%s%s}`, mariadb.Port, testenv.MariaDBUser, testenv.MariaDBPassword, t, extra)
+	return strings.Join(strings.Fields(cfg), " ")
+}
+
+// toJSON renders an envelope field for comparisons.
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func t0() context.Context { return context.Background() }
