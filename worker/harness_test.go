@@ -183,3 +183,14 @@ func toJSON(v any) string {
 }
 
 func t0() context.Context { return context.Background() }
+
+type redisReadArgs = redis.XReadGroupArgs
+
+func decodeMessage(t *testing.T, m redis.XMessage) map[string]any {
+	t.Helper()
+	env, err := events.Decode([]byte(m.Values["data"].(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
