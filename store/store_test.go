@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dataingest/dataingest/internal/testenv"
+)
+
+func newStore(t *testing.T) (*Store, *testenv.Redis) {
+	r := testenv.StartRedis(t)
+	return New(r.Client(t), "test"), r
+}
+
+func batchOf(n int, seq int) *Batch {
+	b := &Batch{State: "RUNNING", Position: fmt.Sprint(seq), Offset: []string{"seq", fmt.Sprint(seq)}}
+	for i := 0; i < n; i++ {
+		b.Entries = append(b.Entries, Entry{Op: "c", Table: "db.t", Data: []byte(fmt.Sprintf("row %d", i))})
+	}
+	return b
+}
+
+func TestFencedWrites(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	ttl := time.Second
+
+	a, _, ok, err := s.AcquireLease(ctx, "t1", "node-a", ttl)
+	if err != nil || !ok {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	if _, holder, ok, _ := s.AcquireLease(ctx, "t1", "node-b", ttl); ok || holder != a.Value {
+		t.Fatalf("second acquire: ok %v holder %q, want refused with %q", ok, holder, a.Value)
+	}
+	wa := s.NewOutputWriter(a, OutputLimit{}, 0)
+	if _, err := wa.Write(ctx, batchOf(3, 1)); err != nil {
+		t.Fatal(err)
+	}
+
+	// The lease expires (a paused node); another node takes over.
+	time.Sleep(1100 * time.Millisecond)
+	b, _, ok, err := s.AcquireLease(ctx, "t1", "node-b", ttl)
+	if err != nil || !ok || b.Token <= a.Token {
+		t.Fatalf("takeover: ok %v err %v token %d (old %d)", ok, err, b.Token, a.Token)
+	}
+	if _, err := wa.Write(ctx, batchOf(3, 2)); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("stale writer: err %v, want ErrLeaseLost", err)
+	}
+	if _, err := s.RenewLease(ctx, a, ttl); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("stale renew: err %v, want ErrLeaseLost", err)
+	}
+	if err := s.SetStatus(ctx, a, "state", "RUNNING"); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("stale status write: err %v, want ErrLeaseLost", err)
+	}
+	if err := s.ReleaseLease(ctx, a, "STOPPED", "", ""); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("stale release: err %v, want ErrLeaseLost", err)
+	}
+	off, _ := s.LoadOffset(ctx, "t1")
+	wb := s.NewOutputWriter(b, OutputLimit{}, 1)
+	if _, err := wb.Write(ctx, batchOf(2, 2)); err != nil {
+		t.Fatalf("new owner: %v (offset %v)", err, off)
+	}
+	n, _ := s.rdb.XLen(ctx, s.keys.TaskEvents("t1")).Result()
+	if n != 5 {
+		t.Fatalf("stream has %d entries, want 5", n)
+	}
+}
+
+func TestRetriedBatchIsWrittenOnce(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	l, _, _, _ := s.AcquireLease(ctx, "t1", "n", time.Minute)
+	w := s.NewOutputWriter(l, OutputLimit{}, 0)
+	b := batchOf(4, 1)
+	if _, err := w.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	// The reply was lost: a fresh writer for the same lease retries batch 1.
+	w2 := s.NewOutputWriter(l, OutputLimit{}, 0)
+	id, err := w2.Write(ctx, b)
+	if err != nil || id != "" {
+		t.Fatalf("retry: id %q err %v, want no write", id, err)
+	}
+	if n, _ := s.rdb.XLen(ctx, s.keys.TaskEvents("t1")).Result(); n != 4 {
+		t.Fatalf("stream has %d entries, want 4", n)
+	}
+	// A writer whose idea of the checkpoint is behind is refused.
+	w3 := s.NewOutputWriter(l, OutputLimit{}, 5)
+	if _, err := w3.Write(ctx, batchOf(1, 9)); !errors.Is(err, ErrCheckpointMoved) {
+		t.Fatalf("err %v, want ErrCheckpointMoved", err)
+	}
+	st, _ := s.rdb.HGetAll(ctx, s.keys.TaskStatus("t1")).Result()
+	if st["events"] != "4" || st["state"] != "RUNNING" {
+		t.Errorf("status %v", st)
+	}
+}
+
+func TestBlockTrimsOnlyWhatEveryGroupRead(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	l, _, _, _ := s.AcquireLease(ctx, "t1", "n", time.Minute)
+	stream := s.keys.TaskEvents("t1")
+	w := s.NewOutputWriter(l, OutputLimit{MaxLen: 10, Overflow: OverflowBlock}, 0)
+	if _, err := w.Write(ctx, batchOf(10, 1)); err != nil {
+		t.Fatal(err)
+	}
+	// No group reads the stream: nothing may be trimmed.
+	if _, err := w.Write(ctx, batchOf(1, 2)); !errors.Is(err, ErrBackpressure) {
+		t.Fatalf("err %v, want ErrBackpressure", err)
+	}
+	// Group g1 has read 6 entries and acknowledged 4; g2 read and
+	// acknowledged 8.
+	s.rdb.XGroupCreate(ctx, stream, "g1", "0")
+	s.rdb.XGroupCreate(ctx, stream, "g2", "0")
+	r1, _ := s.rdb.XReadGroup(ctx, &readArgs{Group: "g1", Consumer: "c", Streams: []string{stream, ">"}, Count: 6}).Result()
+	for _, m := range r1[0].Messages[:4] {
+		s.rdb.XAck(ctx, stream, "g1", m.ID)
+	}
+	r2, _ := s.rdb.XReadGroup(ctx, &readArgs{Group: "g2", Consumer: "c", Streams: []string{stream, ">"}, Count: 8}).Result()
+	for _, m := range r2[0].Messages {
+		s.rdb.XAck(ctx, stream, "g2", m.ID)
+	}
+	if _, err := w.Write(ctx, batchOf(4, 2)); err != nil {
+		t.Fatalf("write after reads: %v", err)
+	}
+	msgs, _ := s.rdb.XRange(ctx, stream, "-", "+").Result()
+	// g1's first unacknowledged entry (the 5th) is the oldest kept.
+	if len(msgs) != 10 || msgs[0].ID != r1[0].Messages[4].ID {
+		t.Fatalf("stream has %d entries from %s, want 10 from %s", len(msgs), msgs[0].ID, r1[0].Messages[4].ID)
+	}
+}
+
+func TestTouchAndAckOwnedLeaveOtherNodesEntriesAlone(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	if err := s.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureGroup(ctx); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	id, _ := s.Publish(ctx, map[string]string{"cmd": "start", "task": "t1"})
+	cmds, err := s.ReadCommands(ctx, "a", ">", 10, time.Second)
+	if err != nil || len(cmds) != 1 {
+		t.Fatalf("read: %v %v", cmds, err)
+	}
+	// b claims a's entry (a was presumed dead).
+	s.rdb.XClaim(ctx, &claimArgs{Stream: s.keys.Commands(), Group: Group, Consumer: "b", Messages: []string{id}})
+	mine, err := s.Touch(ctx, "a", []string{id})
+	if err != nil || len(mine) != 0 {
+		t.Fatalf("a touched %v (%v), want nothing", mine, err)
+	}
+	if ok, err := s.AckOwned(ctx, "a", id); ok || err != nil {
+		t.Fatalf("a acknowledged b's entry: %v %v", ok, err)
+	}
+	if mine, _ := s.Touch(ctx, "b", []string{id}); len(mine) != 1 {
+		t.Fatalf("b touched %v, want its entry", mine)
+	}
+	if ok, _ := s.AckOwned(ctx, "b", id); !ok {
+		t.Fatal("b could not acknowledge its entry")
+	}
+}
