@@ -1,0 +1,123 @@
+package source
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/dataingest/dataingest/events"
+)
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	tests := []Checkpoint{
+		{},
+		{File: "binlog.000042", Pos: 4294967295, GTID: "0-1-7,1-2-9", TxRows: 12345},
+		{Seq: 99},
+	}
+	for _, c := range tests {
+		m := map[string]string{}
+		f := c.Fields()
+		for i := 0; i < len(f); i += 2 {
+			m[f[i]] = f[i+1]
+		}
+		got, err := ParseCheckpoint(m)
+		if err != nil || got != c {
+			t.Errorf("round trip of %+v = %+v, %v", c, got, err)
+		}
+	}
+	for _, bad := range []map[string]string{{"pos": "x"}, {"pos": "4294967296"}, {"tx_rows": "-1"}, {"seq": "1.5"}} {
+		if _, err := ParseCheckpoint(bad); err == nil {
+			t.Errorf("ParseCheckpoint(%v) succeeded", bad)
+		}
+	}
+	if s := (Checkpoint{File: "b.1", Pos: 4, TxRows: 2, GTID: "0-1-5"}).String(); s != "b.1:4+2 rows gtid 0-1-5" {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+func TestGTIDState(t *testing.T) {
+	var g gtidState
+	g.parse("0-1-5, 2-3-7")
+	g.next.DomainID, g.next.ServerID, g.next.SequenceNumber = 0, 1, 6
+	g.commit()
+	if g.text != "0-1-6,2-3-7" {
+		t.Errorf("text = %q", g.text)
+	}
+	var h gtidState
+	h.parse("")
+	h.next.DomainID, h.next.ServerID, h.next.SequenceNumber = 0, 9, 1
+	h.commit()
+	if h.text != "0-9-1" {
+		t.Errorf("text = %q", h.text)
+	}
+}
+
+func TestConvertValues(t *testing.T) {
+	ti := &tableInfo{
+		columns: []string{"i", "u", "bit", "yr", "dt", "ts", "tm", "en", "st", "tx", "bn", "js", "n"},
+		kinds: []kind{kindInt, kindUint, kindBit, kindYear, kindDatetime, kindTimestamp, kindTime, kindEnum, kindSet,
+			kindText, kindBytes, kindJSON, kindPass},
+		labels: [][]string{nil, nil, nil, nil, nil, nil, nil, {"a", "b"}, {"x", "y", "z"}, nil, nil, nil, nil},
+		pad:    []int{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0},
+		fsp:    []int{0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0},
+	}
+	row := []any{int8(-5), int64(-1), int64(-1), 2024, "2024-01-31 12:34:56.5", "2024-01-31 12:34:56", "-10:00:00",
+		int64(2), int64(5), []byte("héllo"), "\x00\xff", "", "12.50"}
+	got, err := ti.convert(nil, row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []any{int64(-5), uint64(18446744073709551615), uint64(18446744073709551615), int64(2024),
+		"2024-01-31T12:34:56.5", "2024-01-31T12:34:56Z", "-10:00:00.000", "b", "x,z", "héllo",
+		[]byte{0, 0xff, 0, 0}, events.JSON("null"), "12.50"}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("column %s = %#v, want %#v", ti.columns[i], got[i], want[i])
+		}
+	}
+	if _, err := ti.convert(nil, row[:3]); err == nil {
+		t.Error("short row converted")
+	}
+	bad := append([]any{}, row...)
+	bad[0] = "text"
+	if _, err := ti.convert(nil, bad); err == nil {
+		t.Error("a string converted as an integer")
+	}
+}
+
+// collect is an Emitter that keeps what it is given.
+type collect struct {
+	seqs []int64
+	cps  []Checkpoint
+	stop int
+	done context.CancelFunc
+}
+
+func (c *collect) Emit(_ context.Context, ch *events.Change, after Checkpoint) error {
+	c.seqs = append(c.seqs, ch.After[0].(int64))
+	c.cps = append(c.cps, after)
+	if len(c.seqs) == c.stop {
+		c.done()
+	}
+	return nil
+}
+func (c *collect) Advance(Checkpoint, int64) {}
+func (c *collect) Snapshotting(bool)         {}
+
+func TestDatagenResumesAfterCheckpoint(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &collect{stop: 5, done: cancel}
+	d := &Datagen{Total: 5}
+	if err := d.Run(ctx, Checkpoint{Seq: 0}, c); err != context.Canceled {
+		t.Fatalf("Run = %v", err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	c2 := &collect{stop: 3, done: cancel}
+	(&Datagen{Total: 5}).Run(ctx, Checkpoint{Seq: 2}, c2)
+	if !reflect.DeepEqual(c.seqs, []int64{1, 2, 3, 4, 5}) || !reflect.DeepEqual(c2.seqs, []int64{3, 4, 5}) {
+		t.Errorf("seqs %v then %v", c.seqs, c2.seqs)
+	}
+	if c2.cps[2].Seq != 5 {
+		t.Errorf("last checkpoint %+v", c2.cps[2])
+	}
+}
