@@ -176,8 +176,8 @@ func preflight(conn *client.Conn, ep Endpoint, cfg MySQLConfig) (flavor string, 
 		cfg.Log.Warn().Str("binlog_row_metadata", meta).Str("server", ep.Addr()).
 			Msg("binlog_row_metadata is not FULL: column names come from information_schema and may be wrong for changes made before an ALTER TABLE")
 	}
-	if _, err := conn.Execute("SHOW MASTER STATUS"); err != nil {
-		return "", 0, classify(fmt.Errorf("SHOW MASTER STATUS on %s as %s (the user needs REPLICATION CLIENT, or BINLOG MONITOR on MariaDB 10.5+, and REPLICATION SLAVE): %w", ep.Addr(), ep.User, err))
+	if _, err := masterStatus(conn); err != nil {
+		return "", 0, classify(fmt.Errorf("reading the binlog position on %s as %s (the user needs REPLICATION CLIENT, or BINLOG MONITOR on MariaDB 10.5+, and REPLICATION SLAVE): %w", ep.Addr(), ep.User, err))
 	}
 	for _, t := range cfg.Tables {
 		db, table, _ := strings.Cut(t, ".")
@@ -200,9 +200,9 @@ func preflight(conn *client.Conn, ep Endpoint, cfg MySQLConfig) (flavor string, 
 // currentPosition is the server's binlog end: where a new task without a
 // snapshot starts.
 func currentPosition(conn *client.Conn, ep Endpoint) (Checkpoint, error) {
-	r, err := conn.Execute("SHOW MASTER STATUS")
+	r, err := masterStatus(conn)
 	if err != nil {
-		return Checkpoint{}, classify(fmt.Errorf("SHOW MASTER STATUS on %s: %w", ep.Addr(), err))
+		return Checkpoint{}, classify(fmt.Errorf("reading the binlog position on %s: %w", ep.Addr(), err))
 	}
 	if r.RowNumber() == 0 {
 		return Checkpoint{}, Permanentf("SHOW MASTER STATUS on %s is empty: binary logging is off", ep.Addr())
@@ -210,4 +210,15 @@ func currentPosition(conn *client.Conn, ep Endpoint) (Checkpoint, error) {
 	file, _ := r.GetString(0, 0)
 	pos, _ := r.GetUint(0, 1)
 	return Checkpoint{File: file, Pos: uint32(pos)}, nil
+}
+
+// masterStatus runs SHOW MASTER STATUS, or SHOW BINARY LOG STATUS on
+// MySQL 8.4+, which removed the older statement.
+func masterStatus(conn *client.Conn) (*mysql.Result, error) {
+	r, err := conn.Execute("SHOW MASTER STATUS")
+	var me *mysql.MyError
+	if errors.As(err, &me) && me.Code == mysql.ER_PARSE_ERROR {
+		return conn.Execute("SHOW BINARY LOG STATUS")
+	}
+	return r, err
 }

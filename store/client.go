@@ -19,6 +19,9 @@ func NewClient(c config.Redis) (redis.UniversalClient, error) {
 	opts := &redis.UniversalOptions{
 		Addrs: c.Addrs, MasterName: c.MasterName, Username: c.Username, Password: string(c.Password),
 		DB: c.DB, TLSConfig: tlsConf,
+		// Honour context deadlines on socket reads, so that a paused or
+		// unreachable Redis cannot hold a caller past its deadline.
+		ContextTimeoutEnabled: true,
 	}
 	switch c.Mode() {
 	case config.ModeSentinel:
