@@ -42,7 +42,7 @@ func (t *Table) Column(name string) *Column {
 }
 
 // ParseLabels returns the labels of an ENUM or SET COLUMN_TYPE such as
-// "enum('a','it”s','c')"; nil for other types.
+// "enum('a','b')" (a quote inside a label is doubled); nil for other types.
 func ParseLabels(columnType string) []string {
 	lower := strings.ToLower(columnType)
 	var body string

@@ -67,8 +67,9 @@ func (s *Store) AcquireLease(ctx context.Context, task, node string, ttl time.Du
 
 // Desired is what operators asked of a task, as stored with its config.
 type Desired struct {
-	State string // DesiredRunning, DesiredStopped or DesiredDeleted
-	Gen   int64  // bumped by restart and by a changed config
+	State   string // DesiredRunning, DesiredStopped or DesiredDeleted
+	Gen     int64  // bumped by restart and by a changed config
+	Handoff bool   // a failover command asks the owner to hand the task over
 }
 
 // Desired states of a task.
@@ -84,13 +85,14 @@ const (
 // KEYS[2] P:task:config:{ID}
 // ARGV[1] lock value
 // ARGV[2] lock TTL, ms
-// Returns {1, desired, gen} when renewed, {0, current value or ”} when lost.
+// Returns {1, desired, gen, handoff} when renewed, {0, current value or an
+// empty string} when lost.
 var renewScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur ~= ARGV[1] then return {0, cur or ''} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-local d = redis.call('HMGET', KEYS[2], 'desired', 'gen')
-return {1, d[1] or '', d[2] or '0'}
+local d = redis.call('HMGET', KEYS[2], 'desired', 'gen', 'handoff')
+return {1, d[1] or '', d[2] or '0', d[3] or ''}
 `)
 
 // RenewLease extends l by ttl and returns the task's desired state. It
@@ -105,7 +107,7 @@ func (s *Store) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Des
 	if toInt(res[0]) != 1 {
 		return Desired{}, fmt.Errorf("renewing lock of task %s (now held by %q): %w", l.Task, toString(res[1]), ErrLeaseLost)
 	}
-	return Desired{State: toString(res[1]), Gen: toInt(res[2])}, nil
+	return Desired{State: toString(res[1]), Gen: toInt(res[2]), Handoff: toString(res[3]) != ""}, nil
 }
 
 // releaseScript gives a held lock up and records the task's final state.
@@ -116,14 +118,16 @@ func (s *Store) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Des
 // KEYS[4] P:task:config:{ID}
 // ARGV[1] lock value
 // ARGV[2] state to record (STOPPED, FAILED, PENDING)
-// ARGV[3] error to record (” for none)
+// ARGV[3] error to record ("" for none)
 // ARGV[4] now, ms since the epoch
-// ARGV[5] desired state required for the release (” = any)
+// ARGV[5] desired state required for the release ("" = any)
 // Returns 1 released, 0 not the holder, -1 kept: the desired state differs.
+// A release also clears a pending hand-over request.
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[5] ~= '' and redis.call('HGET', KEYS[4], 'desired') ~= ARGV[5] then return -1 end
 redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HDEL', KEYS[4], 'handoff')
 redis.call('HSET', KEYS[3], 'state', ARGV[2], 'error', ARGV[3], 'node', '', 'lag_ms', '0', 'updated_at', ARGV[4])
 return 1
 `)

@@ -19,6 +19,7 @@ type NodeInfo struct {
 	Version       string   `json:"version"`
 	StartedAt     int64    `json:"startedAt"` // ms since the epoch
 	Tasks         []string `json:"tasks"`
+	MaxTasks      int      `json:"maxTasks"`      // 0: no limit
 	LastHeartbeat int64    `json:"lastHeartbeat"` // ms since the epoch
 	Alive         bool     `json:"alive"`
 }
@@ -95,8 +96,8 @@ func (s *Store) DeleteConsumerIfIdle(ctx context.Context, consumer string) error
 	return nil
 }
 
-// Nodes lists the nodes of P:cluster:nodes with their heartbeats; a node
-// whose heartbeat expired is listed with Alive false.
+// Nodes lists the nodes of P:cluster:nodes with their heartbeats, sorted
+// by id; a node whose heartbeat expired is listed with Alive false.
 func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.ClusterNodes(), 0, -1).Result()
 	if err != nil {

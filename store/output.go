@@ -63,7 +63,7 @@ var (
 // ARGV[6] state to record; ARGV[7] position text; ARGV[8] lag, ms
 // ARGV[9] k, the number of checkpoint fields, then k field/value pairs
 // then n, the number of entries, then n triples op, table, data
-// Returns {1, last entry id} written; {2, ”} batch b was already written (a
+// Returns {1, last entry id} written; {2, ""} batch b was already written (a
 // retry after a lost reply); {0, holder} lease lost; {-1, length} stream
 // full, nothing written; {-2, stored batch} checkpoint moved.
 var writeScript = redis.NewScript(`

@@ -20,12 +20,12 @@ type StoredConfig struct {
 // the task desired-running.
 //
 // KEYS[1] P:task:config:{ID}
-// ARGV[1] config JSON, secrets sealed (” = keep the stored one)
+// ARGV[1] config JSON, secrets sealed ("" = keep the stored one)
 // ARGV[2] digest of the unsealed config
 // ARGV[3] task name, ARGV[4] task type
 // ARGV[5] now, ms since the epoch
 // ARGV[6] '1' to bump gen even when unchanged (restart), else '0'
-// Returns {changed (0|1), gen}, or {-1, 0} when ARGV[1] is ” and no config
+// Returns {changed (0|1), gen}, or {-1, 0} when ARGV[1] is "" and no config
 // is stored.
 var putConfigScript = redis.NewScript(`
 local stored = redis.call('HGET', KEYS[1], 'digest')
@@ -100,6 +100,40 @@ func (s *Store) SetDesired(ctx context.Context, task, state string, bump bool) e
 	}
 	if n == 0 {
 		return fmt.Errorf("task %s: %w", task, ErrUnknownTask)
+	}
+	return nil
+}
+
+// requestHandoffScript asks the owner of a task to hand it over.
+//
+// KEYS[1] P:task:config:{ID}
+// ARGV[1] now, ms since the epoch
+// Returns 1 set, 0 no such task.
+var requestHandoffScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'handoff', ARGV[1])
+return 1
+`)
+
+// RequestHandoff records a failover command: the owner hands the task to
+// another node at its next lease renewal. ErrUnknownTask for a task
+// without a config.
+func (s *Store) RequestHandoff(ctx context.Context, task string) error {
+	n, err := requestHandoffScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)}, s.nowMs()).Int()
+	if err != nil {
+		return fmt.Errorf("requesting hand-over of task %s: %w", task, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("task %s: %w", task, ErrUnknownTask)
+	}
+	return nil
+}
+
+// ClearHandoff withdraws a hand-over request that cannot be met (no other
+// node).
+func (s *Store) ClearHandoff(ctx context.Context, task string) error {
+	if err := s.rdb.HDel(ctx, s.keys.TaskConfig(task), "handoff").Err(); err != nil {
+		return fmt.Errorf("clearing hand-over of task %s: %w", task, err)
 	}
 	return nil
 }

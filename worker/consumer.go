@@ -13,56 +13,72 @@ import (
 	"github.com/dataingest/dataingest/task"
 )
 
+// How a command reached this node.
+type origin int
+
+const (
+	fresh     origin = iota // read from the stream for the first time
+	pending                 // found in this node's pending list (restart, or given by another node)
+	reclaimed               // claimed from a dead node by XAUTOCLAIM
+)
+
 // Consumer reads the command stream as this node's consumer in group
-// `workers` and applies each command. It first re-reads the entries still
-// pending on this node (a restarted node resumes its tasks from them), then
-// new ones. A command it cannot apply is acknowledged and copied to
-// P:deadletter with the reason; no command can stop it.
+// `workers` and applies each command. It starts and ends with the entries
+// pending on this node (a restarted node resumes its tasks from them), and
+// every second it checks whether other nodes gave it entries (placement,
+// balance, failover). A command it cannot apply is acknowledged and copied
+// to P:deadletter with the reason; no command can stop it.
 type Consumer struct {
-	cfg   Config
-	store *store.Store
-	tasks *Tasks
-	log   zerolog.Logger
-	m     *Metrics
-	done  chan struct{}
+	cfg    Config
+	store  *store.Store
+	tasks  *Tasks
+	placer Placer
+	log    zerolog.Logger
+	m      *Metrics
+	done   chan struct{}
 }
 
 // NewConsumer returns the command consumer of a node.
-func NewConsumer(cfg Config, st *store.Store, tasks *Tasks, log zerolog.Logger, m *Metrics) *Consumer {
-	return &Consumer{cfg: cfg, store: st, tasks: tasks, log: log, m: m, done: make(chan struct{})}
+func NewConsumer(cfg Config, st *store.Store, tasks *Tasks, placer Placer, log zerolog.Logger, m *Metrics) *Consumer {
+	return &Consumer{cfg: cfg, store: st, tasks: tasks, placer: placer, log: log, m: m, done: make(chan struct{})}
 }
 
 // Done is closed when Run has returned: no command is being applied.
 func (c *Consumer) Done() <-chan struct{} { return c.done }
 
-// Run consumes commands until ctx ends. It starts with the entries pending
-// on this node (a restarted node resumes its tasks from them) and ends with
-// them too: entries delivered while it stopped are applied then, with a
-// short deadline of their own, so none is left pending without a task.
+// inboxEvery is how often the consumer looks for entries given to it.
+const inboxEvery = time.Second
+
+// Run consumes commands until ctx ends. Commands already read when ctx ends
+// are still applied, with a short deadline of their own.
 func (c *Consumer) Run(ctx context.Context) error {
 	defer close(c.done)
 	delay := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
-		if err := c.store.EnsureGroup(ctx); err != nil {
-			c.fail(ctx, delay, err)
-			continue
+		err := c.store.EnsureGroup(ctx)
+		if err == nil {
+			err = c.pending(ctx)
 		}
-		if err := c.pending(ctx); err != nil {
-			c.fail(ctx, delay, err)
-			continue
+		if err == nil {
+			break
 		}
-		break
+		c.fail(ctx, delay, err)
 	}
+	lastInbox := time.Now()
 	for ctx.Err() == nil {
-		cmds, err := c.store.ReadCommands(ctx, c.cfg.NodeID, ">", 16, 2*time.Second)
+		cmds, err := c.store.ReadCommands(ctx, c.cfg.NodeID, ">", 16, inboxEvery)
 		if err != nil {
 			c.fail(ctx, delay, err)
 			continue
 		}
 		delay.reset()
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		for _, cmd := range cmds {
-			c.apply(actx, cmd, false)
+		c.Apply(actx, cmds, fresh)
+		if time.Since(lastInbox) >= inboxEvery {
+			lastInbox = time.Now()
+			if err := c.inbox(actx); err != nil && ctx.Err() == nil {
+				c.log.Warn().Err(err).Msg("reading entries given to this node")
+			}
 		}
 		cancel()
 	}
@@ -74,28 +90,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// pending applies the entries pending on this node, paging by id; the
-// start entries of tasks running here are skipped.
-func (c *Consumer) pending(ctx context.Context) error {
-	const page = 16
-	from := "0"
-	for {
-		cmds, err := c.store.ReadCommands(ctx, c.cfg.NodeID, from, page, 0)
-		if err != nil {
-			return err
-		}
-		for _, cmd := range cmds {
-			if !c.tasks.OwnsEntry(cmd.ID) {
-				c.apply(ctx, cmd, true)
-			}
-		}
-		if len(cmds) < page {
-			return nil
-		}
-		from = cmds[len(cmds)-1].ID
-	}
-}
-
 func (c *Consumer) fail(ctx context.Context, delay *backoff, err error) {
 	if ctx.Err() != nil {
 		return
@@ -105,13 +99,59 @@ func (c *Consumer) fail(ctx context.Context, delay *backoff, err error) {
 	_ = sleepCtx(ctx, wait)
 }
 
-// apply carries out one command. A replayed command is one read again from
-// this node's pending list.
-func (c *Consumer) apply(ctx context.Context, cmd store.Command, replay bool) {
+// inbox applies the pending list when it holds more entries than this
+// node's runners: entries other nodes gave it, and tasks waiting for their
+// lock.
+func (c *Consumer) inbox(ctx context.Context) error {
+	n, err := c.store.PendingCount(ctx, c.cfg.NodeID)
+	if err != nil {
+		return err
+	}
+	if n <= int64(c.tasks.Count()) {
+		return nil
+	}
+	return c.pending(ctx)
+}
+
+// pending applies the entries pending on this node, paging by id; the
+// start entries of tasks running here are skipped.
+func (c *Consumer) pending(ctx context.Context) error {
+	const page = 64
+	from := "0"
+	for {
+		cmds, err := c.store.ReadCommands(ctx, c.cfg.NodeID, from, page, 0)
+		if err != nil {
+			return err
+		}
+		var todo []store.Command
+		for _, cmd := range cmds {
+			if !c.tasks.OwnsEntry(cmd.ID) {
+				todo = append(todo, cmd)
+			}
+		}
+		c.Apply(ctx, todo, pending)
+		if len(cmds) < page {
+			return nil
+		}
+		from = cmds[len(cmds)-1].ID
+	}
+}
+
+// Adopt applies entries this node reclaimed from dead nodes.
+func (c *Consumer) Adopt(ctx context.Context, cmds []store.Command) { c.Apply(ctx, cmds, reclaimed) }
+
+// Apply carries out commands in order.
+func (c *Consumer) Apply(ctx context.Context, cmds []store.Command, from origin) {
+	for _, cmd := range cmds {
+		c.apply(ctx, cmd, from)
+	}
+}
+
+func (c *Consumer) apply(ctx context.Context, cmd store.Command, from origin) {
 	name, id := cmd.Fields["cmd"], cmd.Fields["task"]
 	log := c.log.With().Str("entry", cmd.ID).Str("cmd", name).Str("task", id).
 		Str("request_id", cmd.Fields["request_id"]).Str("reason", cmd.Fields["reason"]).Logger()
-	err := c.dispatch(ctx, cmd, name, id, replay, log)
+	err := c.dispatch(ctx, cmd, name, id, from, log)
 	result := "ok"
 	switch {
 	case err == nil:
@@ -125,8 +165,8 @@ func (c *Consumer) apply(ctx context.Context, cmd store.Command, replay bool) {
 			log.Error().Err(err).Msg("dead-lettering command")
 		}
 	default:
-		// Redis trouble: the entry stays pending here and is read again
-		// from the pending list after a restart; skip it for now.
+		// Redis trouble: the entry stays pending here and is applied
+		// again from the pending list.
 		result = "error"
 		log.Warn().Err(err).Msg("applying command")
 	}
@@ -143,14 +183,14 @@ func reject(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errRejected, fmt.Sprintf(format, args...))
 }
 
-func (c *Consumer) dispatch(ctx context.Context, cmd store.Command, name, id string, replay bool, log zerolog.Logger) error {
+func (c *Consumer) dispatch(ctx context.Context, cmd store.Command, name, id string, from origin, log zerolog.Logger) error {
 	if err := task.ValidID(id); err != nil {
 		return reject("%v", err)
 	}
 	switch name {
 	case "start", "restart":
-		if replay {
-			return c.resume(ctx, cmd, id, log)
+		if from != fresh {
+			return c.resume(ctx, cmd, id, from, log)
 		}
 		return c.start(ctx, cmd, id, name == "restart", log)
 	case "stop":
@@ -158,7 +198,7 @@ func (c *Consumer) dispatch(ctx context.Context, cmd store.Command, name, id str
 	case "delete":
 		return c.setDesired(ctx, cmd, id, store.DesiredDeleted, "", log)
 	case "failover":
-		return reject("failover is not supported by this version yet")
+		return c.failover(ctx, cmd, id, log)
 	case "":
 		return reject("missing field cmd (want start, stop, restart, failover or delete)")
 	default:
@@ -174,8 +214,7 @@ func truncate(s string, n int) string {
 }
 
 // start stores the config (when given), marks the task desired-running and
-// runs it here if nobody does. The entry stays pending while this node runs
-// the task; otherwise it is acknowledged.
+// places it if nobody runs it.
 func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, restart bool, log zerolog.Logger) error {
 	var sealed, digest, name, typ string
 	if raw, ok := cmd.Fields["config"]; ok && raw != "" {
@@ -201,40 +240,13 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 		return err
 	}
 	log.Info().Bool("config_changed", changed).Int64("gen", gen).Msg("start")
-	return c.run(ctx, cmd, id, log)
+	return c.run(ctx, cmd, id, fresh, log)
 }
 
-// run runs a task that should be running here, unless it runs already.
-func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, log zerolog.Logger) error {
-	if c.tasks.Poke(id) {
-		// Running here; the runner picks up a new gen. Its own entry
-		// stays pending.
-		if c.tasks.OwnsEntry(cmd.ID) {
-			return nil
-		}
-		return c.store.Ack(ctx, cmd.ID)
-	}
-	started, holder, err := c.tasks.Start(ctx, id, cmd.ID)
-	switch {
-	case errors.Is(err, ErrShuttingDown):
-		c.tasks.republish(ctx, id, cmd.ID, "node "+c.cfg.NodeID+" shutting down")
-		return nil
-	case errors.Is(err, ErrLockedHere):
-		log.Info().Str("holder", holder).Msg("task locked by an earlier run of this node; starting it when the lock expires")
-		return nil
-	case err != nil:
-		return err
-	case started:
-		return nil // the entry stays pending here while the task runs
-	}
-	log.Info().Str("holder", holder).Msg("task runs on another node")
-	return c.store.Ack(ctx, cmd.ID)
-}
-
-// resume runs a task whose start entry was pending on this node (the node
-// restarted). The entry's config may be older than the stored one, so only
-// the stored state counts.
-func (c *Consumer) resume(ctx context.Context, cmd store.Command, id string, log zerolog.Logger) error {
+// resume runs a task whose start entry is pending on this node: after a
+// restart, given by another node, or reclaimed from a dead one. The entry's
+// config may be older than the stored one, so only the stored state counts.
+func (c *Consumer) resume(ctx context.Context, cmd store.Command, id string, from origin, log zerolog.Logger) error {
 	sc, err := c.store.LoadConfig(ctx, id)
 	if errors.Is(err, store.ErrUnknownTask) {
 		return c.store.Ack(ctx, cmd.ID)
@@ -246,7 +258,87 @@ func (c *Consumer) resume(ctx context.Context, cmd store.Command, id string, log
 		log.Info().Str("desired", sc.Desired.State).Msg("pending start of a task no longer wanted running")
 		return c.store.Ack(ctx, cmd.ID)
 	}
-	return c.run(ctx, cmd, id, log)
+	return c.run(ctx, cmd, id, from, log)
+}
+
+// run makes sure the task of a start entry runs exactly once in the fleet:
+// a duplicate entry of a task that runs is acknowledged (or given back to
+// the node that runs it); otherwise the scheduler's placement decides
+// whether this node runs it or gives the entry to another node.
+func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from origin, log zerolog.Logger) error {
+	if c.tasks.Poke(id) {
+		// Running here; the runner picks up a new gen. Its own entry
+		// stays pending.
+		if c.tasks.OwnsEntry(cmd.ID) {
+			return nil
+		}
+		return c.store.Ack(ctx, cmd.ID)
+	}
+	holder, err := c.store.LockHolder(ctx, id)
+	if err != nil {
+		return err
+	}
+	if holder != "" {
+		return c.runsElsewhere(ctx, cmd, id, holder, from, log)
+	}
+	// Nobody runs it: place it. Entries given to this node stay unless it
+	// has no room, so that a stale view of the fleet cannot bounce them.
+	if from != pending || !c.tasks.HasRoom() {
+		to, err := c.placer.Place(ctx)
+		if err != nil {
+			return err
+		}
+		switch {
+		case to == "":
+			log.Warn().Msg("no live node has room for the task (DATAINGEST_MAX_TASKS); it waits here")
+			return nil
+		case to != c.cfg.NodeID:
+			log.Info().Str("to", to).Msg("placing task on another node")
+			_, err := c.store.GiveEntry(ctx, cmd.ID, c.cfg.NodeID, to)
+			return err
+		}
+	}
+	started, holder, err := c.tasks.Start(ctx, id, cmd.ID)
+	switch {
+	case errors.Is(err, ErrLockedHere):
+		log.Debug().Msg("task locked by an earlier run of this node; it starts when the lock expires")
+		return nil
+	case errors.Is(err, ErrShuttingDown):
+		c.tasks.republish(ctx, id, cmd.ID, "node "+c.cfg.NodeID+" shutting down")
+		return nil
+	case err != nil:
+		return err
+	case started:
+		return nil // the entry stays pending here while the task runs
+	}
+	return c.runsElsewhere(ctx, cmd, id, holder, from, log)
+}
+
+// runsElsewhere handles a start entry of a task whose lock is held. A fresh
+// duplicate is acknowledged: the holder has its own entry. A pending or
+// reclaimed entry may be the holder's own: it goes back to the holder when
+// that node is alive, and waits here (retried every second) while the
+// lock of a dead holder expires.
+func (c *Consumer) runsElsewhere(ctx context.Context, cmd store.Command, id, holder string, from origin, log zerolog.Logger) error {
+	owner := store.LockOwner(holder)
+	if owner == c.cfg.NodeID {
+		log.Debug().Msg("task locked by an earlier run of this node; it starts when the lock expires")
+		return nil
+	}
+	if from == fresh {
+		log.Info().Str("holder", owner).Msg("task runs on another node")
+		return c.store.Ack(ctx, cmd.ID)
+	}
+	alive, err := c.store.Alive(ctx, owner)
+	if err != nil {
+		return err
+	}
+	if !alive {
+		log.Debug().Str("holder", owner).Msg("task locked by a dead node; it starts here when the lock expires")
+		return nil
+	}
+	_, err = c.store.GiveEntry(ctx, cmd.ID, c.cfg.NodeID, owner)
+	return err
 }
 
 // setDesired records stop or delete. A runner (here or on another node)
@@ -273,6 +365,31 @@ func (c *Consumer) setDesired(ctx context.Context, cmd store.Command, id, desire
 				err = c.store.ReleaseLease(ctx, l, state, "", "")
 			}
 			if err != nil {
+				return err
+			}
+		}
+	}
+	return c.store.Ack(ctx, cmd.ID)
+}
+
+// failover asks the task's owner to hand it to another node.
+func (c *Consumer) failover(ctx context.Context, cmd store.Command, id string, log zerolog.Logger) error {
+	err := c.store.RequestHandoff(ctx, id)
+	if errors.Is(err, store.ErrUnknownTask) {
+		return reject("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	log.Info().Msg("failover requested")
+	if !c.tasks.Poke(id) {
+		holder, err := c.store.LockHolder(ctx, id)
+		if err != nil {
+			return err
+		}
+		if holder == "" { // nobody runs it: nothing to hand over
+			log.Info().Msg("failover of a task that is not running: ignored")
+			if err := c.store.ClearHandoff(ctx, id); err != nil {
 				return err
 			}
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dataingest/dataingest/events"
 	"github.com/dataingest/dataingest/internal/testenv"
+	"github.com/dataingest/dataingest/scheduler"
 	"github.com/dataingest/dataingest/store"
 )
 
@@ -71,13 +72,16 @@ func (e *env) startNode(id string) *node {
 	log := zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.InfoLevel).With().Str("node", id).Logger()
 	n := &node{id: id}
 	m := NewMetrics(prometheus.NewRegistry(), func() float64 { return float64(n.tasks.Count()) })
-	n.tasks = NewTasks(cfg, e.st, log, m)
-	c := NewConsumer(cfg, e.st, n.tasks, log, m)
+	fleet := scheduler.NewFleet(e.st, id, cfg.MaxTasks)
+	n.tasks = NewTasks(cfg, e.st, fleet, log, m)
+	c := NewConsumer(cfg, e.st, n.tasks, fleet, log, m)
 	n.tasks.HandOverAfter(c.Done())
 	hb := NewHeartbeat(cfg, e.st, n.tasks, log)
+	mon := scheduler.NewMonitor(scheduler.MonitorConfig{NodeID: id, Interval: cfg.TaskMonitorInterval, FailoverTimeout: cfg.FailoverTimeout},
+		e.st, fleet, c.Adopt, n.tasks.Move, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	for _, run := range []func(context.Context) error{n.tasks.Run, c.Run, hb.Run} {
+	for _, run := range []func(context.Context) error{n.tasks.Run, c.Run, hb.Run, mon.Run} {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); _ = run(ctx) }()
 	}

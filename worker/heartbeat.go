@@ -34,7 +34,7 @@ func (h *Heartbeat) Run(ctx context.Context) error {
 	for {
 		err := h.store.Heartbeat(ctx, store.NodeInfo{
 			NodeID: h.cfg.NodeID, Address: h.cfg.Address, Version: h.cfg.Version,
-			StartedAt: h.started.UnixMilli(), Tasks: h.tasks.IDs(),
+			StartedAt: h.started.UnixMilli(), Tasks: h.tasks.IDs(), MaxTasks: h.cfg.MaxTasks,
 		}, 3*h.cfg.HeartbeatInterval)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:

@@ -33,7 +33,17 @@ var (
 	errStopRequested    = errors.New("stop requested")
 	errDeleteRequested  = errors.New("delete requested")
 	errRestartRequested = errors.New("restart requested")
-	errHandOver         = errors.New("handing over")
+	errMoveRequested    = errors.New("moving to another node")
+)
+
+// How a runner ended.
+const (
+	outcomeStopped  = "stopped"
+	outcomeDeleted  = "deleted"
+	outcomeFailed   = "failed"
+	outcomeLost     = "lost"
+	outcomeHandOver = "handover" // the node is stopping
+	outcomeMoved    = "moved"    // balance or failover command
 )
 
 // runner runs one task on this node while it holds the task's lease. Its
@@ -51,11 +61,27 @@ type runner struct {
 	wake chan struct{} // an interrupt arrived
 	done chan struct{} // closed when run returns
 
-	mu      sync.Mutex // guards gen, cause, cancel
-	gen     int64      // generation of the running config
-	cause   error      // interrupt waiting to be handled
-	cancel  context.CancelCauseFunc
-	outcome string // how run ended: "stopped", "deleted", "failed", "lost", "handover"
+	mu     sync.Mutex // guards gen, cause, cancel, move
+	gen    int64      // generation of the running config
+	cause  error      // interrupt waiting to be handled
+	cancel context.CancelCauseFunc
+	move   string // node to move the task to
+
+	outcome string // how run ended, one of the outcome constants; read after done
+}
+
+// moveTo stops the task so that Tasks gives it to node to.
+func (r *runner) moveTo(to string) {
+	r.mu.Lock()
+	r.move = to
+	r.mu.Unlock()
+	r.interrupt(errMoveRequested)
+}
+
+func (r *runner) target() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.move
 }
 
 func newRunner(t *Tasks, id, entry string, l store.Lease) *runner {
@@ -106,7 +132,7 @@ func (r *runner) run(ctx context.Context) {
 			cause = r.session(ctx)
 		}
 		if ctx.Err() != nil {
-			r.outcome = "handover"
+			r.outcome = outcomeHandOver
 			return
 		}
 		switch {
@@ -115,22 +141,25 @@ func (r *runner) run(ctx context.Context) {
 			continue
 		case errors.Is(cause, errStopRequested):
 			if r.finish(ctx, StateStopped, "", store.DesiredStopped) {
-				r.outcome = "stopped"
+				r.outcome = outcomeStopped
 				return
 			}
 			continue
 		case errors.Is(cause, errDeleteRequested), errors.Is(cause, store.ErrUnknownTask):
 			r.delete(ctx)
-			r.outcome = "deleted"
+			r.outcome = outcomeDeleted
 			return
 		case errors.Is(cause, store.ErrLeaseLost):
 			r.log.Warn().Err(cause).Msg("lost the task's lease: stopped writing")
-			r.outcome = "lost"
+			r.outcome = outcomeLost
+			return
+		case errors.Is(cause, errMoveRequested):
+			r.outcome = outcomeMoved
 			return
 		case source.IsPermanent(cause):
 			r.log.Error().Err(cause).Msg("task failed")
 			r.finish(ctx, StateFailed, cause.Error(), "")
-			r.outcome = "failed"
+			r.outcome = outcomeFailed
 			return
 		}
 		wait := delay.next()
@@ -227,8 +256,29 @@ func (r *runner) keepLease(ctx context.Context) {
 			r.interrupt(errDeleteRequested)
 		case d.Gen != gen:
 			r.interrupt(errRestartRequested)
+		case d.Handoff:
+			r.handOff(ctx)
 		}
 	}
+}
+
+// handOff answers a failover command: the task moves to the best other
+// node, or stays when there is none.
+func (r *runner) handOff(ctx context.Context) {
+	to, err := r.t.placer.PlaceElsewhere(ctx)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("choosing a node for failover")
+		return
+	}
+	if to == "" {
+		r.log.Warn().Msg("failover requested but no other live node has room: the task stays")
+		if err := r.t.store.ClearHandoff(ctx, r.id); err != nil {
+			r.log.Warn().Err(err).Msg("clearing the failover request")
+		}
+		return
+	}
+	r.log.Info().Str("to", to).Msg("failover requested: moving the task")
+	r.moveTo(to)
 }
 
 // session runs the task once: config and checkpoint from Redis, then source

@@ -32,36 +32,45 @@ type Config struct {
 
 // Tasks runs this node's tasks: one runner per task whose lease the node
 // holds. Each heartbeat it refreshes the idle time of the tasks' start
-// entries, so that only the entries of dead nodes look orphaned, and retries
-// tasks whose lock is still held by an earlier run of this node. When its
-// context ends it hands every task over: each runner stops at a written
-// checkpoint, the lease is released and a new start entry is published for
-// another node before the old one is acknowledged.
+// entries, so that only the entries of dead nodes look orphaned. It moves
+// tasks to other nodes when asked (balance, failover): the runner stops at a
+// written checkpoint, the lease is released and the start entry is given to
+// the new node's pending list. When its context ends it hands every task
+// over: the lease is released and a new start entry is published for any
+// node to take, before the old one is acknowledged.
 type Tasks struct {
 	cfg     Config
 	store   *store.Store
+	placer  Placer
 	log     zerolog.Logger
 	metrics *Metrics
 
 	runCtx    context.Context // runners' context: ends only at hand-over
 	runCancel context.CancelFunc
 	drained   chan struct{}
+	quiet     <-chan struct{} // closed when nothing more will call Start
 
-	quiet <-chan struct{} // closed when nothing more will call Start
-
-	mu      sync.Mutex // guards closing, runners and waiting
+	mu      sync.Mutex // guards closing and runners
 	closing bool       // handing over: no new runners
 	runners map[string]*runner
-	waiting map[string]string // task id -> its start entry, pending here, lock held by an earlier run of this node
+}
+
+// Placer chooses nodes for tasks; the scheduler's Fleet is one.
+type Placer interface {
+	// Place returns the node that should run a task nobody runs, "" when
+	// no live node has room.
+	Place(ctx context.Context) (string, error)
+	// PlaceElsewhere is Place among the other nodes.
+	PlaceElsewhere(ctx context.Context) (string, error)
 }
 
 // NewTasks returns the task supervisor of a node.
-func NewTasks(cfg Config, st *store.Store, log zerolog.Logger, m *Metrics) *Tasks {
+func NewTasks(cfg Config, st *store.Store, placer Placer, log zerolog.Logger, m *Metrics) *Tasks {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Tasks{
-		cfg: cfg, store: st, log: log, metrics: m,
+		cfg: cfg, store: st, placer: placer, log: log, metrics: m,
 		runCtx: ctx, runCancel: cancel, drained: make(chan struct{}),
-		runners: map[string]*runner{}, waiting: map[string]string{},
+		runners: map[string]*runner{},
 	}
 }
 
@@ -84,18 +93,13 @@ func (t *Tasks) IDs() []string {
 	return ids
 }
 
-// OwnsEntry reports whether entry is the start entry of a task running or
-// waiting here.
+// OwnsEntry reports whether entry is the start entry of a task running
+// here.
 func (t *Tasks) OwnsEntry(entry string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range t.runners {
 		if r.entry == entry {
-			return true
-		}
-	}
-	for _, e := range t.waiting {
-		if e == entry {
 			return true
 		}
 	}
@@ -108,6 +112,12 @@ func (t *Tasks) HandOverAfter(quiet <-chan struct{}) { t.quiet = quiet }
 
 // Drained is closed once Run has handed every task over.
 func (t *Tasks) Drained() <-chan struct{} { return t.drained }
+
+// HasRoom reports whether this node may start another task
+// (DATAINGEST_MAX_TASKS).
+func (t *Tasks) HasRoom() bool {
+	return t.cfg.MaxTasks == 0 || t.Count() < t.cfg.MaxTasks
+}
 
 // Poke makes the runner of task, if it runs here, look at the task's
 // desired state now instead of at its next heartbeat. It reports whether
@@ -150,9 +160,6 @@ func (t *Tasks) Start(ctx context.Context, id, entry string) (started bool, hold
 	}
 	if !ok {
 		if store.LockOwner(holder) == t.cfg.NodeID {
-			t.mu.Lock()
-			t.waiting[id] = entry
-			t.mu.Unlock()
 			return false, holder, ErrLockedHere
 		}
 		return false, holder, nil
@@ -176,7 +183,6 @@ func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
 		return false
 	}
 	t.runners[id] = r
-	delete(t.waiting, id)
 	t.mu.Unlock()
 	t.log.Info().Str("task", id).Str("entry", entry).Int64("token", l.Token).Msg("task acquired")
 	go func() {
@@ -185,12 +191,51 @@ func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
 		if t.runners[id] == r {
 			delete(t.runners, id)
 		}
-		if r.outcome == "lost" && entry != "" {
-			t.waiting[id] = entry // retried while the entry is still ours
-		}
 		t.mu.Unlock()
+		if r.outcome == outcomeMoved {
+			t.finishMove(r)
+		}
 	}()
 	return true
+}
+
+// Move asks this node's runners to move one task to each node of targets.
+// It picks the most recently acquired tasks.
+func (t *Tasks) Move(targets []string) {
+	t.mu.Lock()
+	rs := make([]*runner, 0, len(t.runners))
+	for _, r := range t.runners {
+		rs = append(rs, r)
+	}
+	t.mu.Unlock()
+	sort.Slice(rs, func(i, j int) bool {
+		return rs[i].lease.Token > rs[j].lease.Token || (rs[i].lease.Token == rs[j].lease.Token && rs[i].id > rs[j].id)
+	})
+	for i, to := range targets {
+		if i >= len(rs) {
+			break
+		}
+		t.log.Info().Str("task", rs[i].id).Str("to", to).Msg("moving task for balance")
+		rs[i].moveTo(to)
+	}
+}
+
+// finishMove gives a stopped runner's task to its new node: the lease is
+// released, then the start entry moves to the new node's pending list,
+// which that node reads within a second.
+func (t *Tasks) finishMove(r *runner) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	to := r.target()
+	if err := t.store.ReleaseLease(ctx, r.lease, StatePending, "", ""); err != nil {
+		t.log.Warn().Err(err).Str("task", r.id).Msg("releasing lease to move task")
+		return // the entry stays here; the inbox scan retries the task
+	}
+	if _, err := t.store.GiveEntry(ctx, r.entry, t.cfg.NodeID, to); err != nil {
+		t.log.Warn().Err(err).Str("task", r.id).Str("to", to).Msg("giving start entry")
+		return
+	}
+	t.log.Info().Str("task", r.id).Str("to", to).Msg("task moved")
 }
 
 // Run keeps the tasks' start entries fresh until ctx ends, then hands every
@@ -210,8 +255,7 @@ func (t *Tasks) Run(ctx context.Context) error {
 	}
 }
 
-// refresh resets the idle time of the running tasks' start entries and
-// retries waiting tasks.
+// refresh resets the idle time of the running tasks' start entries.
 func (t *Tasks) refresh(ctx context.Context) {
 	t.mu.Lock()
 	var entries []string
@@ -220,34 +264,9 @@ func (t *Tasks) refresh(ctx context.Context) {
 			entries = append(entries, r.entry)
 		}
 	}
-	waiting := make(map[string]string, len(t.waiting))
-	for id, e := range t.waiting {
-		waiting[id] = e
-	}
 	t.mu.Unlock()
-	if _, err := t.store.Touch(ctx, t.cfg.NodeID, entries); err != nil {
+	if _, err := t.store.Touch(ctx, t.cfg.NodeID, entries); err != nil && ctx.Err() == nil {
 		t.log.Warn().Err(err).Msg("refreshing start entries")
-	}
-	for id, entry := range waiting {
-		t.retry(ctx, id, entry)
-	}
-}
-
-// retry starts a waiting task once its lock is free; when another node has
-// it, the entry is acknowledged (if it is still this node's).
-func (t *Tasks) retry(ctx context.Context, id, entry string) {
-	_, holder, err := t.Start(ctx, id, entry)
-	switch {
-	case errors.Is(err, ErrLockedHere):
-	case err != nil:
-		t.log.Warn().Err(err).Str("task", id).Msg("retrying task start")
-	case holder != "" && store.LockOwner(holder) != t.cfg.NodeID:
-		t.mu.Lock()
-		delete(t.waiting, id)
-		t.mu.Unlock()
-		if _, err := t.store.AckOwned(ctx, t.cfg.NodeID, entry); err != nil {
-			t.log.Warn().Err(err).Str("task", id).Msg("acknowledging start entry")
-		}
 	}
 }
 
@@ -267,8 +286,6 @@ func (t *Tasks) handOver() {
 	for _, r := range t.runners {
 		runners = append(runners, r)
 	}
-	waiting := t.waiting
-	t.waiting = map[string]string{}
 	t.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -278,18 +295,14 @@ func (t *Tasks) handOver() {
 		case <-r.done:
 		case <-ctx.Done():
 		}
-		if r.outcome != "handover" {
+		if r.outcome != outcomeHandOver {
 			continue
 		}
-		reason := "handed over by " + t.cfg.NodeID
 		if err := t.store.ReleaseLease(ctx, r.lease, StatePending, "", ""); err != nil {
 			t.log.Warn().Err(err).Str("task", r.id).Msg("releasing lease at hand-over")
 			continue
 		}
-		t.republish(ctx, r.id, r.entry, reason)
-	}
-	for id, entry := range waiting {
-		t.republish(ctx, id, entry, "handed over by "+t.cfg.NodeID)
+		t.republish(ctx, r.id, r.entry, "handed over by "+t.cfg.NodeID)
 	}
 	t.log.Info().Int("tasks", len(runners)).Msg("tasks handed over")
 }
@@ -298,12 +311,12 @@ func (t *Tasks) handOver() {
 // one, so that the task is never without a start entry.
 func (t *Tasks) republish(ctx context.Context, id, entry, reason string) {
 	if _, err := t.store.Publish(ctx, map[string]string{"cmd": "start", "task": id, "reason": reason}); err != nil {
-		t.log.Warn().Err(err).Str("task", id).Msg("republishing start at hand-over")
+		t.log.Warn().Err(err).Str("task", id).Msg("republishing start")
 		return
 	}
 	if entry != "" {
 		if _, err := t.store.AckOwned(ctx, t.cfg.NodeID, entry); err != nil {
-			t.log.Warn().Err(err).Str("task", id).Msg("acknowledging start entry at hand-over")
+			t.log.Warn().Err(err).Str("task", id).Msg("acknowledging start entry")
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dataingest/dataingest/api"
 	"github.com/dataingest/dataingest/config"
+	"github.com/dataingest/dataingest/scheduler"
 	"github.com/dataingest/dataingest/store"
 	"github.com/dataingest/dataingest/task"
 	"github.com/dataingest/dataingest/worker"
@@ -71,10 +72,14 @@ func runMain() int {
 	component := func(name string) zerolog.Logger {
 		return log.With().Str("component", name).Str("node", cfg.Cluster.NodeID).Logger()
 	}
-	tasks = worker.NewTasks(wc, st, component("tasks"), metrics)
-	consumer := worker.NewConsumer(wc, st, tasks, component("commands"), metrics)
+	fleet := scheduler.NewFleet(st, cfg.Cluster.NodeID, cfg.Cluster.MaxTasks)
+	tasks = worker.NewTasks(wc, st, fleet, component("tasks"), metrics)
+	consumer := worker.NewConsumer(wc, st, tasks, fleet, component("commands"), metrics)
 	tasks.HandOverAfter(consumer.Done())
 	heartbeat := worker.NewHeartbeat(wc, st, tasks, component("heartbeat"))
+	monitor := scheduler.NewMonitor(scheduler.MonitorConfig{
+		NodeID: cfg.Cluster.NodeID, Interval: cfg.Cluster.TaskMonitorInterval, FailoverTimeout: cfg.Cluster.FailoverTimeout,
+	}, st, fleet, consumer.Adopt, tasks.Move, component("monitor"))
 	server := api.New(api.Config{Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken)}, st, reg, component("api"))
 	if err := server.Listen(); err != nil {
 		log.Error().Err(err).Str("addr", cfg.HTTP.Addr).Msg("cannot listen: DATAINGEST_HTTP_ADDR")
@@ -90,6 +95,8 @@ func runMain() int {
 	addActor(&g, consumer.Run)
 	// The heartbeat; on exit it removes the node once tasks are handed over.
 	addActor(&g, heartbeat.Run)
+	// The monitor: orphan reclaim, dead-node clean-up, balance.
+	addActor(&g, monitor.Run)
 	// HTTP API, probes and /metrics.
 	addActor(&g, server.Run)
 

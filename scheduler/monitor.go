@@ -1,0 +1,127 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/dataingest/dataingest/store"
+)
+
+// MonitorConfig is the timing of a node's monitor.
+type MonitorConfig struct {
+	NodeID          string
+	Interval        time.Duration // DATAINGEST_TASK_MONITOR_INTERVAL
+	FailoverTimeout time.Duration // idle time after which an entry is orphaned
+}
+
+// Monitor is a node's periodic look at the fleet. Every interval it
+// reclaims the start entries of dead nodes (XAUTOCLAIM of entries idle
+// longer than the failover timeout: live nodes refresh theirs every
+// heartbeat) and hands them to adopt, which runs or places those tasks; it
+// removes dead nodes' empty consumers and stale entries of P:cluster:nodes;
+// it sheds this node's excess tasks for balance; and it trims the command
+// stream behind every pending entry.
+type Monitor struct {
+	cfg   MonitorConfig
+	store *store.Store
+	fleet *Fleet
+	adopt func(context.Context, []store.Command)
+	move  func(targets []string)
+	log   zerolog.Logger
+}
+
+// NewMonitor returns the monitor of a node. adopt applies reclaimed start
+// entries; move moves one of this node's tasks to each target node.
+func NewMonitor(cfg MonitorConfig, st *store.Store, fleet *Fleet, adopt func(context.Context, []store.Command), move func([]string), log zerolog.Logger) *Monitor {
+	return &Monitor{cfg: cfg, store: st, fleet: fleet, adopt: adopt, move: move, log: log}
+}
+
+// Run monitors until ctx ends.
+func (m *Monitor) Run(ctx context.Context) error {
+	tick := time.NewTicker(m.cfg.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			m.Once(ctx)
+		}
+	}
+}
+
+// Once runs one round of the monitor.
+func (m *Monitor) Once(ctx context.Context) {
+	if err := m.reclaim(ctx); err != nil && ctx.Err() == nil {
+		m.log.Warn().Err(err).Msg("reclaiming orphaned tasks")
+	}
+	if err := m.cleanUp(ctx); err != nil && ctx.Err() == nil {
+		m.log.Warn().Err(err).Msg("removing dead nodes")
+	}
+	if err := m.balance(ctx); err != nil && ctx.Err() == nil {
+		m.log.Warn().Err(err).Msg("balancing")
+	}
+	if err := m.store.TrimCommands(ctx, 1000); err != nil && ctx.Err() == nil {
+		m.log.Warn().Err(err).Msg("trimming the command stream")
+	}
+}
+
+func (m *Monitor) reclaim(ctx context.Context) error {
+	cmds, err := m.store.AutoClaim(ctx, m.cfg.NodeID, m.cfg.FailoverTimeout)
+	if len(cmds) > 0 {
+		m.log.Info().Int("entries", len(cmds)).Msg("reclaimed entries of dead nodes")
+		m.adopt(ctx, cmds)
+	}
+	return err
+}
+
+// cleanUp removes the consumers of dead nodes once nothing is pending on
+// them, and forgets nodes whose heartbeat expired a failover timeout ago.
+func (m *Monitor) cleanUp(ctx context.Context) error {
+	consumers, err := m.store.Consumers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range consumers {
+		if c.Name == m.cfg.NodeID || c.Pending > 0 || c.Idle < m.cfg.FailoverTimeout {
+			continue
+		}
+		alive, err := m.store.Alive(ctx, c.Name)
+		if err != nil {
+			return err
+		}
+		if !alive {
+			m.log.Info().Str("consumer", c.Name).Msg("removing the consumer of a dead node")
+			if err := m.store.DeleteConsumerIfIdle(ctx, c.Name); err != nil {
+				return err
+			}
+		}
+	}
+	nodes, err := m.store.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	cutoff := time.Now().Add(-m.cfg.FailoverTimeout).UnixMilli()
+	for _, n := range nodes {
+		if !n.Alive && n.LastHeartbeat < cutoff {
+			if err := m.store.ForgetNode(ctx, n.NodeID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Monitor) balance(ctx context.Context) error {
+	nodes, err := m.fleet.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	if targets := Shed(nodes, m.cfg.NodeID); len(targets) > 0 {
+		m.log.Info().Int("tasks", len(targets)).Int("target", Target(nodes)).Msg("shedding tasks for balance")
+		m.move(targets)
+	}
+	return nil
+}

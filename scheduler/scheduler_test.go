@@ -1,0 +1,98 @@
+package scheduler
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestPlace(t *testing.T) {
+	tests := []struct {
+		name  string
+		nodes []Node
+		self  string
+		want  string
+	}{
+		{"alone", []Node{{ID: "a", Tasks: 5}}, "a", "a"},
+		{"least loaded", []Node{{ID: "a", Tasks: 5}, {ID: "b", Tasks: 2}, {ID: "c", Tasks: 3}}, "a", "b"},
+		{"tie keeps self", []Node{{ID: "a", Tasks: 2}, {ID: "b", Tasks: 2}}, "b", "b"},
+		{"tie elsewhere: first", []Node{{ID: "a", Tasks: 2}, {ID: "b", Tasks: 2}, {ID: "c", Tasks: 3}}, "c", "a"},
+		{"full skipped", []Node{{ID: "a", Tasks: 1, MaxTasks: 1}, {ID: "b", Tasks: 4}}, "a", "b"},
+		{"all full", []Node{{ID: "a", Tasks: 1, MaxTasks: 1}}, "a", ""},
+		{"no nodes", nil, "a", ""},
+	}
+	for _, tt := range tests {
+		if got := Place(tt.nodes, tt.self); got != tt.want {
+			t.Errorf("%s: Place = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestShed(t *testing.T) {
+	tests := []struct {
+		name  string
+		nodes []Node
+		self  string
+		want  []string
+	}{
+		{"balanced", []Node{{ID: "a", Tasks: 4}, {ID: "b", Tasks: 3}, {ID: "c", Tasks: 3}}, "a", nil},
+		{"within one of target", []Node{{ID: "a", Tasks: 5}, {ID: "b", Tasks: 3}, {ID: "c", Tasks: 4}}, "a", nil},
+		{"joiner", []Node{{ID: "a", Tasks: 10}, {ID: "b", Tasks: 10}, {ID: "c", Tasks: 10}, {ID: "d", Tasks: 0}}, "a",
+			[]string{"d", "d"}},
+		{"joiner, other shedders", []Node{{ID: "a", Tasks: 10}, {ID: "b", Tasks: 10}, {ID: "d", Tasks: 0}}, "b",
+			[]string{"d", "d", "d"}},
+		{"spread by deficit", []Node{{ID: "a", Tasks: 12}, {ID: "b", Tasks: 0}, {ID: "c", Tasks: 3}}, "a",
+			[]string{"b", "c", "b", "c", "b", "b", "b"}},
+		{"over max tasks", []Node{{ID: "a", Tasks: 5, MaxTasks: 3}, {ID: "b", Tasks: 5}}, "a", []string{}},
+		{"over max, room elsewhere", []Node{{ID: "a", Tasks: 5, MaxTasks: 3}, {ID: "b", Tasks: 1}}, "a", []string{"b", "b"}},
+		{"unknown self", []Node{{ID: "a", Tasks: 5}}, "z", nil},
+	}
+	for _, tt := range tests {
+		got := Shed(tt.nodes, tt.self)
+		if len(got) == 0 && len(tt.want) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: Shed = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestShedConverges plays monitor rounds on a fleet and checks that no node
+// ends above ceil(T/N)+1 and that a balanced fleet does not move.
+func TestShedConverges(t *testing.T) {
+	fleets := [][]int{{30, 0, 0, 0}, {100, 1, 0}, {7, 7, 7, 0, 0}, {1000, 0, 0}, {3, 3, 2}}
+	for _, counts := range fleets {
+		nodes := make([]Node, len(counts))
+		for i, c := range counts {
+			nodes[i] = Node{ID: string(rune('a' + i)), Tasks: c}
+		}
+		moves := 0
+		for round := 0; round < 2; round++ {
+			snapshot := append([]Node(nil), nodes...)
+			for i := range nodes {
+				for _, to := range Shed(snapshot, nodes[i].ID) {
+					nodes[i].Tasks--
+					for j := range nodes {
+						if nodes[j].ID == to {
+							nodes[j].Tasks++
+						}
+					}
+					moves++
+				}
+			}
+		}
+		target := Target(nodes)
+		for _, n := range nodes {
+			if n.Tasks > target+1 {
+				t.Errorf("fleet %v: node %s has %d tasks after two rounds, target %d", counts, n.ID, n.Tasks, target)
+			}
+		}
+		again := 0
+		for i := range nodes {
+			again += len(Shed(nodes, nodes[i].ID))
+		}
+		if again != 0 {
+			t.Errorf("fleet %v: balanced fleet %v would still move %d tasks", counts, nodes, again)
+		}
+	}
+}
