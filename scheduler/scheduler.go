@@ -13,16 +13,19 @@
 //
 // # Balance
 //
-// With T tasks running on N live nodes, the target is ceil(T/N) (or a
-// node's MaxTasks, if lower). Every TASK_MONITOR_INTERVAL each node
-// compares its own count with the target: a node above target+1 gives up
-// count-target tasks, assigning them to the nodes furthest below target.
-// Only nodes above target+1 move tasks, and they stop at target, so a fleet
-// within one task of even never moves anything: no flapping. A moved task
-// stops at a written checkpoint, is handed to its new node and resumes
-// there, so a move loses and duplicates nothing. After a join, every old
-// node sheds its excess in one monitor interval, which is how a joining
-// node takes its share.
+// With T tasks on N live nodes, the target is ceil(T/N). Every
+// TASK_MONITOR_INTERVAL each node with more than target tasks gives its
+// excess to the nodes below target, most-missing first, but only to nodes
+// with at least two tasks fewer than itself. Every move therefore narrows a
+// gap of two or more: the sum of the squared loads strictly falls, so moves
+// cannot go back and forth (no flapping), and they stop when no two nodes
+// differ by more than one, or all are at target. Each node sheds only its
+// own excess, so concurrent decisions on the same view add up to the
+// deficits instead of overfilling a node. A node above its MaxTasks sheds
+// down to it wherever there is room. A moved task stops at a written
+// checkpoint, is handed to its new node and resumes there, so a move loses
+// and duplicates nothing. After a join, every old node sheds in one monitor
+// interval, which is how a joining node takes its share.
 package scheduler
 
 import "sort"
@@ -68,10 +71,8 @@ func Target(nodes []Node) int {
 	return (total + len(nodes) - 1) / len(nodes)
 }
 
-// Shed returns how many tasks self should give up and to which nodes (one
-// id per task). A node above its MaxTasks sheds the excess; a node above
-// Target+1 sheds down to Target. Tasks go to the nodes furthest below
-// Target that have room; when none has room, nothing is shed for balance.
+// Shed returns the nodes self should give one task each (see Balance in
+// the package comment); nil when self should keep all its tasks.
 func Shed(nodes []Node, self string) []string {
 	var me *Node
 	for i := range nodes {
@@ -83,12 +84,10 @@ func Shed(nodes []Node, self string) []string {
 		return nil
 	}
 	target := Target(nodes)
-	excess := 0
-	if me.Tasks > target+1 {
-		excess = me.Tasks - target
-	}
-	if me.MaxTasks > 0 && me.Tasks-excess > me.MaxTasks {
-		excess = me.Tasks - me.MaxTasks
+	excess := max(me.Tasks-target, 0)
+	overMax := me.MaxTasks > 0 && me.Tasks > me.MaxTasks
+	if overMax {
+		excess = max(excess, me.Tasks-me.MaxTasks)
 	}
 	if excess == 0 {
 		return nil
@@ -103,6 +102,9 @@ func Shed(nodes []Node, self string) []string {
 			continue
 		}
 		free := target - n.Tasks
+		if !overMax {
+			free = min(free, me.Tasks-1-n.Tasks) // only where the gap is two or more
+		}
 		if n.MaxTasks > 0 {
 			free = min(free, n.MaxTasks-n.Tasks)
 		}

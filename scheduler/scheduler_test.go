@@ -35,7 +35,9 @@ func TestShed(t *testing.T) {
 		want  []string
 	}{
 		{"balanced", []Node{{ID: "a", Tasks: 4}, {ID: "b", Tasks: 3}, {ID: "c", Tasks: 3}}, "a", nil},
-		{"within one of target", []Node{{ID: "a", Tasks: 5}, {ID: "b", Tasks: 3}, {ID: "c", Tasks: 4}}, "a", nil},
+		{"gap of two", []Node{{ID: "a", Tasks: 5}, {ID: "b", Tasks: 3}, {ID: "c", Tasks: 4}}, "a", []string{"b"}},
+		{"gaps of one", []Node{{ID: "a", Tasks: 4}, {ID: "b", Tasks: 4}, {ID: "c", Tasks: 3}, {ID: "d", Tasks: 3}}, "a", nil},
+		{"joiner of an even fleet", []Node{{ID: "a", Tasks: 4}, {ID: "b", Tasks: 4}, {ID: "c", Tasks: 4}, {ID: "d", Tasks: 0}}, "b", []string{"d"}},
 		{"joiner", []Node{{ID: "a", Tasks: 10}, {ID: "b", Tasks: 10}, {ID: "c", Tasks: 10}, {ID: "d", Tasks: 0}}, "a",
 			[]string{"d", "d"}},
 		{"joiner, other shedders", []Node{{ID: "a", Tasks: 10}, {ID: "b", Tasks: 10}, {ID: "d", Tasks: 0}}, "b",
@@ -60,7 +62,7 @@ func TestShed(t *testing.T) {
 // TestShedConverges plays monitor rounds on a fleet and checks that no node
 // ends above ceil(T/N)+1 and that a balanced fleet does not move.
 func TestShedConverges(t *testing.T) {
-	fleets := [][]int{{30, 0, 0, 0}, {100, 1, 0}, {7, 7, 7, 0, 0}, {1000, 0, 0}, {3, 3, 2}}
+	fleets := [][]int{{30, 0, 0, 0}, {100, 1, 0}, {7, 7, 7, 0, 0}, {1000, 0, 0}, {3, 3, 2}, {4, 4, 4, 0}, {10, 10, 10, 0}}
 	for _, counts := range fleets {
 		nodes := make([]Node, len(counts))
 		for i, c := range counts {
@@ -82,10 +84,15 @@ func TestShedConverges(t *testing.T) {
 			}
 		}
 		target := Target(nodes)
+		lo, hi := nodes[0].Tasks, nodes[0].Tasks
 		for _, n := range nodes {
 			if n.Tasks > target+1 {
 				t.Errorf("fleet %v: node %s has %d tasks after two rounds, target %d", counts, n.ID, n.Tasks, target)
 			}
+			lo, hi = min(lo, n.Tasks), max(hi, n.Tasks)
+		}
+		if hi-lo > 2 {
+			t.Errorf("fleet %v: loads %v still differ by %d after two rounds", counts, nodes, hi-lo)
 		}
 		again := 0
 		for i := range nodes {
