@@ -25,7 +25,7 @@ const (
 // Consumer reads the command stream as this node's consumer in group
 // `workers` and applies each command. It starts and ends with the entries
 // pending on this node (a restarted node resumes its tasks from them), and
-// every second it checks whether other nodes gave it entries (placement,
+// every two seconds it checks whether other nodes gave it entries (placement,
 // balance, failover). A command it cannot apply is acknowledged and copied
 // to P:deadletter with the reason; no command can stop it.
 type Consumer struct {
@@ -46,8 +46,10 @@ func NewConsumer(cfg Config, st *store.Store, tasks *Tasks, placer Placer, log z
 // Done is closed when Run has returned: no command is being applied.
 func (c *Consumer) Done() <-chan struct{} { return c.done }
 
-// inboxEvery is how often the consumer looks for entries given to it.
-const inboxEvery = time.Second
+// inboxEvery is how often the consumer looks for entries given to it, and
+// how long a read of the stream blocks: together one Redis command a second
+// for an idle node.
+const inboxEvery = 2 * time.Second
 
 // Run consumes commands until ctx ends. Commands already read when ctx ends
 // are still applied, with a short deadline of their own.
@@ -317,7 +319,7 @@ func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from o
 // runsElsewhere handles a start entry of a task whose lock is held. A fresh
 // duplicate is acknowledged: the holder has its own entry. A pending or
 // reclaimed entry may be the holder's own: it goes back to the holder when
-// that node is alive, and waits here (retried every second) while the
+// that node is alive, and waits here (retried at every inbox check) while the
 // lock of a dead holder expires.
 func (c *Consumer) runsElsewhere(ctx context.Context, cmd store.Command, id, holder string, from origin, log zerolog.Logger) error {
 	owner := store.LockOwner(holder)

@@ -35,9 +35,25 @@
 // node resets the idle time of those entries every heartbeat, so an entry
 // idle longer than FAILOVER_TIMEOUT belongs to a dead node.
 //
+// # Failover, placement and moves
+//
+// Every TASK_MONITOR_INTERVAL each node XAUTOCLAIMs the entries idle longer
+// than FAILOVER_TIMEOUT: the start entries of dead (or paused) nodes, whose
+// locks have expired by then, since lock TTL and entry refresh share the
+// heartbeat. It runs those tasks from their checkpoints, or gives them on.
+// A start of a task nobody runs goes where the scheduler places it: this
+// node, or another one, by moving the entry to that node's pending list
+// (XCLAIM to its consumer). Every node checks every two seconds whether
+// its pending list holds entries it does not run yet (given to it, or
+// waiting for a lock) and applies them. An entry whose task is locked by a
+// live node goes back to that node; one locked by a dead node waits here
+// until the lock expires. A task moved for balance or by a failover command
+// stops at a written checkpoint, its lock is released, and its entry moves
+// to the new node.
+//
 // A restarted node first re-reads the entries pending on it and resumes
 // those tasks from their checkpoints once their locks are free. A node that
 // stops (SIGTERM) hands its tasks over: each runner stops at a written
-// checkpoint, the lock is released, a new start entry is published, and
-// only then is the old entry acknowledged.
+// checkpoint, the lock is released, a new start entry is published for any
+// node to read at once, and only then is the old entry acknowledged.
 package worker
