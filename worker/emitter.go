@@ -47,18 +47,19 @@ func (b *pendingBatch) reset() {
 // goes out at once. The source blocks when the current batch is full, so a
 // task holds at most two batches in memory.
 type emitter struct {
-	codec   events.Codec
-	max     int
-	mu      sync.Mutex // guards cur, spare and closed
-	cur     *pendingBatch
-	spare   *pendingBatch
-	closed  bool
-	ready   chan struct{} // a batch has something to write
-	space   chan struct{} // the writer took a batch
-	done    chan struct{} // closed when the writer stops
-	table   string        // last db.table, to avoid building the string per row
-	tableDB string
-	tableNm string
+	codec    events.Codec
+	max      int
+	mu       sync.Mutex // guards cur, spare, closed and shownLag
+	shownLag int64      // lag_ms of the last write: what the status shows
+	cur      *pendingBatch
+	spare    *pendingBatch
+	closed   bool
+	ready    chan struct{} // a batch has something to write
+	space    chan struct{} // the writer took a batch
+	done     chan struct{} // closed when the writer stops
+	table    string        // last db.table, to avoid building the string per row
+	tableDB  string
+	tableNm  string
 }
 
 func newEmitter(codec events.Codec, maxEntries int, from source.Checkpoint) *emitter {
@@ -126,11 +127,20 @@ func (e *emitter) tableName(ch *events.Change) string {
 func (e *emitter) Advance(after source.Checkpoint, sourceTsMs int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.cur.cp != after {
+	e.cur.tsMs = sourceTsMs
+	// A new position is written; so is a heartbeat of a caught-up source
+	// while the status still shows an old lag (lag_ms stays true when idle).
+	if e.cur.cp != after || (e.shownLag > 1000 && !e.cur.dirty) {
 		e.cur.cp, e.cur.dirty = after, true
 		signal(e.ready)
 	}
-	e.cur.tsMs = sourceTsMs
+}
+
+// wrote records the lag the status shows after a write.
+func (e *emitter) wrote(lagMs int64) {
+	e.mu.Lock()
+	e.shownLag = lagMs
+	e.mu.Unlock()
 }
 
 // Snapshotting implements source.Emitter.

@@ -393,6 +393,7 @@ func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter)
 				m.events.WithLabelValues(r.id).Add(float64(len(sb.Entries)))
 				m.writeSeconds.Observe(time.Since(start).Seconds())
 				m.lagSeconds.WithLabelValues(r.id).Set(float64(lag) / 1000)
+				em.wrote(lag)
 				delay.reset()
 				break
 			}

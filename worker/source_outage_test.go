@@ -1,0 +1,67 @@
+package worker
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dataingest/dataingest/internal/testenv"
+)
+
+// TestSourceRestart restarts the task's MariaDB under it: the task is
+// RETRYING with the error while the server is down, then resumes by itself
+// with no row lost or repeated.
+func TestSourceRestart(t *testing.T) {
+	m := testenv.StartMariaDB(t)
+	m.Exec(t, "CREATE DATABASE s", "CREATE TABLE s.t (id INT PRIMARY KEY)")
+	e := newEnv(t)
+	e.startNode("n1")
+	cfg := fmt.Sprintf(`{"taskType":"MYSQL_CDC","snapshotMode":"never","dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],"cdcTables":["s.t"]}`,
+		m.Port, testenv.MariaDBUser, testenv.MariaDBPassword)
+	e.command("cmd", "start", "task", "s", "config", cfg)
+	e.waitFor(10*time.Second, "the start position", func() bool {
+		o, _ := e.st.LoadOffset(t0(), "s")
+		return o["file"] != ""
+	})
+	insert := func(from, to int) {
+		for i := from; i < to; i++ {
+			m.Exec(t, fmt.Sprintf("INSERT INTO s.t VALUES (%d)", i))
+		}
+	}
+	insert(0, 20)
+	e.waitEvents("s", 20, 10*time.Second)
+
+	m.Stop(t)
+	st := e.waitState("s", StateRetrying, 15*time.Second)
+	t.Logf("while the source is down: %s: %s", st.Status, st.Error)
+	m.Start(t)
+	insert(20, 40)
+	e.waitState("s", StateRunning, 30*time.Second)
+	evs := e.waitEvents("s", 40, 30*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	evs = e.events("s")
+	if len(evs) != 40 {
+		t.Fatalf("got %d events, want 40", len(evs))
+	}
+	for i, ev := range evs {
+		if id := ev.Env["after"].(map[string]any)["id"]; id != int64(i) {
+			t.Fatalf("event %d is row %v", i, id)
+		}
+	}
+}
+
+// TestIdleLag: a task that caught up after a backlog shows a small lag_ms
+// once its source is idle (binlog heartbeats refresh it).
+func TestIdleLag(t *testing.T) {
+	e := newEnv(t)
+	mariadb.Exec(t, "CREATE DATABASE lag", "CREATE TABLE lag.t (id INT PRIMARY KEY)")
+	n1 := e.startNode("n1")
+	e.startMySQLTask("lag", []string{"lag.t"}, "")
+	n1.Stop()
+	mariadb.Exec(t, "INSERT INTO lag.t VALUES (1)")
+	time.Sleep(4 * time.Second)
+	e.startNode("n1")
+	e.waitEvents("lag", 1, 10*time.Second)
+	e.waitFor(5*time.Second, "the backlog's lag in the status", func() bool { return e.status("lag").LagMs >= 3000 })
+	e.waitFor(5*time.Second, "lag_ms back under 1.5 s while idle", func() bool { return e.status("lag").LagMs < 1500 })
+}
