@@ -42,8 +42,12 @@ func newReader(cfg MySQLConfig, flavor string, serverID uint32, from Checkpoint,
 		cfg: cfg, flavor: flavor, serverID: serverID, em: em,
 		tables:   newTableCache(conn, ep, flavor, cfg.Match, cfg.Log),
 		file:     from.File,
-		boundary: Checkpoint{File: from.File, Pos: from.Pos, GTID: from.GTID},
+		boundary: from,
 		skip:     from.TxRows,
+	}
+	r.boundary.TxRows = 0
+	if r.boundary.Server == 0 { // a checkpoint from before server ids were kept
+		r.boundary.Server = serverID
 	}
 	r.gtids.parse(from.GTID)
 	return r
@@ -57,7 +61,11 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 	switch e := ev.Event.(type) {
 	case *replication.RotateEvent:
 		r.file = string(e.NextLogName)
-		if !r.inTx {
+		// A real rotate ends a file: the next transaction starts in the
+		// new one. The fake rotate at the start of a dump only names the
+		// file; the boundary stays the checkpoint's, which after a GTID
+		// start on another server is only good by its GTID.
+		if !r.inTx && h.Timestamp != 0 && r.boundary.Server == r.serverID {
 			r.boundary.File, r.boundary.Pos = r.file, uint32(e.Position)
 		}
 	case *replication.MariadbGTIDEvent:
@@ -117,7 +125,7 @@ func (r *reader) commit(h *replication.EventHeader) {
 	if r.gtids.pending {
 		r.gtids.commit()
 	}
-	r.boundary = Checkpoint{File: r.file, Pos: h.LogPos, GTID: r.gtids.text}
+	r.boundary = Checkpoint{File: r.file, Pos: h.LogPos, GTID: r.gtids.text, Server: r.serverID}
 	r.em.Advance(r.boundary, int64(h.Timestamp)*1000)
 }
 
@@ -180,7 +188,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, e *replic
 		ch.TsMs = time.Now().UnixMilli()
 		ch.Source.Row = i / step
 		ch.Tx = events.Tx{ID: txID, Seq: r.txRows - 1}
-		cp := Checkpoint{File: r.file, Pos: r.txStart, GTID: r.gtids.text, TxRows: r.txRows}
+		cp := Checkpoint{File: r.file, Pos: r.txStart, GTID: r.gtids.text, Server: r.serverID, TxRows: r.txRows}
 		if err := r.em.Emit(ctx, ch, cp); err != nil {
 			return err
 		}

@@ -60,27 +60,26 @@ func NewMySQL(cfg MySQLConfig) *MySQL {
 }
 
 // Run reads changes from the checkpoint (a new task starts at the server's
-// current position) until ctx ends or the source fails.
+// current position) until ctx ends or the source fails. It reads from the
+// first endpoint that answers, primary first: on the server of the
+// checkpoint it resumes by file and position, on another one (a replica
+// after the primary failed) by GTID.
 func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
-	ep := m.cfg.Endpoints[0]
-	conn, err := connect(ctx, ep)
+	conn, ep, flavor, serverID, err := m.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	flavor, serverID, err := preflight(conn, ep, m.cfg)
-	if err != nil {
-		return err
-	}
 	if from.File == "" {
 		switch m.cfg.SnapshotMode {
 		case "never":
 		default:
 			return Permanentf("snapshotMode %q is not supported yet: use \"never\" (binlog from the current position)", m.cfg.SnapshotMode)
 		}
-		if from, err = currentPosition(conn, ep); err != nil {
+		if from, err = currentPosition(conn, ep, flavor); err != nil {
 			return err
 		}
+		from.Server = serverID
 		m.cfg.Log.Info().Str("position", from.String()).Msg("new task: starting at the current binlog position")
 		em.Advance(from, time.Now().UnixMilli())
 	}
@@ -95,9 +94,9 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		Logger:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	defer syncer.Close()
-	streamer, err := syncer.StartSync(mysql.Position{Name: from.File, Pos: from.Pos})
+	streamer, err := m.startSync(conn, syncer, ep, flavor, serverID, from)
 	if err != nil {
-		return classify(fmt.Errorf("starting binlog dump from %s on %s: %w", from, ep.Addr(), err))
+		return err
 	}
 	r := newReader(m.cfg, flavor, serverID, from, conn, ep, em)
 	for {
@@ -113,6 +112,89 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		}
 	}
 }
+
+// open connects to the first endpoint that answers and passes the checks.
+// A server that answers but is misconfigured fails the task at once.
+func (m *MySQL) open(ctx context.Context) (*client.Conn, Endpoint, string, uint32, error) {
+	var errs []error
+	for i, ep := range m.cfg.Endpoints {
+		conn, err := connect(ctx, ep)
+		if err != nil {
+			if IsPermanent(err) {
+				return nil, ep, "", 0, err
+			}
+			errs = append(errs, err)
+			continue
+		}
+		flavor, serverID, err := preflight(conn, ep, m.cfg)
+		if err != nil {
+			conn.Close()
+			return nil, ep, "", 0, err
+		}
+		if i > 0 {
+			m.cfg.Log.Warn().Str("endpoint", ep.Addr()).Errs("unreachable", errs).Msg("reading from a fallback endpoint")
+		}
+		return conn, ep, flavor, serverID, nil
+	}
+	return nil, Endpoint{}, "", 0, fmt.Errorf("no endpoint answers: %w", errors.Join(errs...))
+}
+
+// startSync starts the binlog dump at the checkpoint: by file and position
+// on the checkpoint's own server, by GTID on another one.
+func (m *MySQL) startSync(conn *client.Conn, syncer *replication.BinlogSyncer, ep Endpoint, flavor string, serverID uint32, from Checkpoint) (*replication.BinlogStreamer, error) {
+	if from.Server != 0 && from.Server != serverID {
+		if from.GTID == "" {
+			return nil, Permanentf("the checkpoint is at %s on server_id %d, and %s is server_id %d: continuing on another server needs a GTID position, which the checkpoint lacks",
+				from, from.Server, ep.Addr(), serverID)
+		}
+		set, err := mysql.ParseGTIDSet(flavor, from.GTID)
+		if err != nil {
+			return nil, Permanentf("checkpoint GTID %q: %v", from.GTID, err)
+		}
+		m.cfg.Log.Info().Str("gtid", from.GTID).Uint32("checkpoint_server_id", from.Server).Str("endpoint", ep.Addr()).
+			Msg("continuing on another server by GTID")
+		s, err := syncer.StartSyncGTID(set)
+		if err != nil {
+			return nil, classify(fmt.Errorf("starting binlog dump from GTID %s on %s: %w", from.GTID, ep.Addr(), err))
+		}
+		return s, nil
+	}
+	if err := binlogExists(conn, ep, from.File); err != nil {
+		return nil, err
+	}
+	s, err := syncer.StartSync(mysql.Position{Name: from.File, Pos: from.Pos})
+	if err != nil {
+		return nil, classify(fmt.Errorf("starting binlog dump from %s on %s: %w", from, ep.Addr(), err))
+	}
+	return s, nil
+}
+
+// ErrBinlogPurged means the checkpoint's binlog file is no longer on the
+// server.
+var ErrBinlogPurged = errors.New("binlog purged")
+
+// binlogExists fails permanently when file is not among the server's
+// binary logs any more.
+func binlogExists(conn *client.Conn, ep Endpoint, file string) error {
+	r, err := conn.Execute("SHOW BINARY LOGS")
+	if err != nil {
+		return classify(fmt.Errorf("SHOW BINARY LOGS on %s: %w", ep.Addr(), err))
+	}
+	var oldest string
+	for i := 0; i < r.RowNumber(); i++ {
+		name, _ := r.GetString(i, 0)
+		if name == file {
+			return nil
+		}
+		if oldest == "" {
+			oldest = name
+		}
+	}
+	return Permanent(fmt.Errorf("%w: the checkpoint's binlog file %s is no longer on %s (oldest: %s); "+
+		"delete and recreate the task to start from the current position: %w", ErrBinlogPurged, file, ep.Addr(), oldest, errNoSnapshot))
+}
+
+var errNoSnapshot = errors.New("snapshotMode when_needed cannot snapshot again yet")
 
 func connect(ctx context.Context, ep Endpoint) (*client.Conn, error) {
 	c, err := client.ConnectWithContext(ctx, ep.Addr(), ep.User, ep.Password, "", 10*time.Second)
@@ -198,8 +280,9 @@ func preflight(conn *client.Conn, ep Endpoint, cfg MySQLConfig) (flavor string, 
 }
 
 // currentPosition is the server's binlog end: where a new task without a
-// snapshot starts.
-func currentPosition(conn *client.Conn, ep Endpoint) (Checkpoint, error) {
+// snapshot starts. On MariaDB it comes with the GTID position of that
+// point, so that the task can continue on a replica.
+func currentPosition(conn *client.Conn, ep Endpoint, flavor string) (Checkpoint, error) {
 	r, err := masterStatus(conn)
 	if err != nil {
 		return Checkpoint{}, classify(fmt.Errorf("reading the binlog position on %s: %w", ep.Addr(), err))
@@ -209,7 +292,15 @@ func currentPosition(conn *client.Conn, ep Endpoint) (Checkpoint, error) {
 	}
 	file, _ := r.GetString(0, 0)
 	pos, _ := r.GetUint(0, 1)
-	return Checkpoint{File: file, Pos: uint32(pos)}, nil
+	cp := Checkpoint{File: file, Pos: uint32(pos)}
+	if flavor == mysql.MariaDBFlavor {
+		g, err := conn.Execute("SELECT BINLOG_GTID_POS(?, ?)", file, pos)
+		if err != nil {
+			return cp, classify(fmt.Errorf("reading the GTID position of %s on %s: %w", cp, ep.Addr(), err))
+		}
+		cp.GTID, _ = g.GetString(0, 0)
+	}
+	return cp, nil
 }
 
 // masterStatus runs SHOW MASTER STATUS, or SHOW BINARY LOG STATUS on

@@ -24,10 +24,13 @@ import (
 
 // Checkpoint is where a task's source resumes.
 type Checkpoint struct {
-	// Binlog sources: the transaction boundary to read from.
-	File string
-	Pos  uint32
-	GTID string // GTID set executed before File:Pos, "" without GTIDs
+	// Binlog sources: the transaction boundary to read from, on the
+	// server whose server_id is Server (File and Pos mean nothing on
+	// another server; GTID does).
+	File   string
+	Pos    uint32
+	GTID   string // GTID set executed before File:Pos, "" without GTIDs
+	Server uint32
 	// TxRows is the number of rows of the transaction at File:Pos that are
 	// already written.
 	TxRows int64
@@ -45,6 +48,7 @@ func (c Checkpoint) Fields() []string {
 		"file", c.File,
 		"pos", strconv.FormatUint(uint64(c.Pos), 10),
 		"gtid", c.GTID,
+		"server_id", strconv.FormatUint(uint64(c.Server), 10),
 		"tx_rows", strconv.FormatInt(c.TxRows, 10),
 		"seq", strconv.FormatInt(c.Seq, 10),
 	}
@@ -69,12 +73,17 @@ func (c Checkpoint) String() string {
 func ParseCheckpoint(m map[string]string) (Checkpoint, error) {
 	var c Checkpoint
 	c.File, c.GTID = m["file"], m["gtid"]
-	if v := m["pos"]; v != "" {
-		p, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			return c, fmt.Errorf("checkpoint field pos: %q is not a binlog position", v)
+	for _, f := range []struct {
+		name string
+		dst  *uint32
+	}{{"pos", &c.Pos}, {"server_id", &c.Server}} {
+		if v := m[f.name]; v != "" {
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return c, fmt.Errorf("checkpoint field %s: %q is not a 32-bit number", f.name, v)
+			}
+			*f.dst = uint32(n)
 		}
-		c.Pos = uint32(p)
 	}
 	for _, f := range []struct {
 		name string

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,4 +65,36 @@ func TestIdleLag(t *testing.T) {
 	e.waitEvents("lag", 1, 10*time.Second)
 	e.waitFor(5*time.Second, "the backlog's lag in the status", func() bool { return e.status("lag").LagMs >= 3000 })
 	e.waitFor(5*time.Second, "lag_ms back under 1.5 s while idle", func() bool { return e.status("lag").LagMs < 1500 })
+}
+
+// TestPurgedCheckpointFails: a checkpoint whose binlog file was purged
+// fails the task with an error that names the file.
+func TestPurgedCheckpointFails(t *testing.T) {
+	m := testenv.StartMariaDB(t)
+	m.Exec(t, "CREATE DATABASE p", "CREATE TABLE p.t (id INT PRIMARY KEY)")
+	e := newEnv(t)
+	e.startNode("n1")
+	cfg := fmt.Sprintf(`{"taskType":"MYSQL_CDC","snapshotMode":"never","dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],"cdcTables":["p.t"]}`,
+		m.Port, testenv.MariaDBUser, testenv.MariaDBPassword)
+	e.command("cmd", "start", "task", "p", "config", cfg)
+	var file string
+	e.waitFor(10*time.Second, "the start position", func() bool {
+		o, _ := e.st.LoadOffset(t0(), "p")
+		file = o["file"]
+		return file != ""
+	})
+	e.command("cmd", "stop", "task", "p")
+	e.waitState("p", StateStopped, 5*time.Second)
+	m.Exec(t, "FLUSH BINARY LOGS", "INSERT INTO p.t VALUES (1)", "FLUSH BINARY LOGS")
+	r, err := m.Conn(t).Execute("SHOW MASTER STATUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, _ := r.GetString(0, 0)
+	m.Exec(t, fmt.Sprintf("PURGE BINARY LOGS TO '%s'", current))
+	e.command("cmd", "start", "task", "p")
+	st := e.waitState("p", StateFailed, 10*time.Second)
+	if !strings.Contains(st.Error, file) || !strings.Contains(st.Error, "no longer on") {
+		t.Errorf("error %q does not name the purged file %s", st.Error, file)
+	}
 }
