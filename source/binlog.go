@@ -11,6 +11,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dataingest/dataingest/events"
+	"github.com/dataingest/dataingest/schema"
 )
 
 // reader turns binlog events into changes. It runs on one goroutine and
@@ -91,6 +92,11 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 			// transaction of its own.
 			if !strings.EqualFold(q, "COMMIT") {
 				r.tables.invalidate(q)
+				if d, ok := schema.ParseDDL(string(e.Schema), q); ok {
+					if err := r.ddl(ctx, h, q, d); err != nil {
+						return err
+					}
+				}
 			}
 			r.commit(h)
 		}
@@ -110,6 +116,60 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 		}
 	}
 	return nil
+}
+
+// ddl emits a ddl event for each table of the task a statement changes,
+// with the table's columns after it (from information_schema when the node
+// processes the statement; none for a dropped or renamed-away table).
+func (r *reader) ddl(ctx context.Context, h *replication.EventHeader, stmt string, d schema.DDL) error {
+	if !r.inTx {
+		r.begin(h.LogPos-h.EventSize, "")
+	}
+	seen := map[schema.TableRef]bool{}
+	for i, ref := range d.Tables {
+		if seen[ref] || !r.cfg.Match(ref.DB, ref.Name) {
+			continue
+		}
+		seen[ref] = true
+		r.txRows++
+		if r.skip > 0 {
+			r.skip--
+			continue
+		}
+		gone := d.Kind == "DROP" || (d.Kind == "RENAME" && i%2 == 0)
+		var cols []events.ColumnDef
+		if !gone {
+			t, err := r.tables.schema(ref.DB, ref.Name)
+			if err != nil {
+				return err
+			}
+			for _, c := range t.Columns {
+				cols = append(cols, events.ColumnDef{Name: c.Name, Type: c.Type})
+			}
+		}
+		ch := &r.ch
+		*ch = events.Change{
+			Op: events.OpDDL, TsMs: time.Now().UnixMilli(), DB: ref.DB, Table: ref.Name, DDL: stmt, DDLColumns: cols,
+			Source: events.Source{
+				Flavor: r.flavor, ServerID: h.ServerID, File: r.file, Pos: h.LogPos - h.EventSize,
+				GTID: r.txGTID, TsMs: int64(h.Timestamp) * 1000,
+			},
+			Tx: events.Tx{ID: r.txID(), Seq: r.txRows - 1},
+		}
+		cp := Checkpoint{File: r.file, Pos: r.txStart, GTID: r.gtids.text, Server: r.serverID, TxRows: r.txRows}
+		if err := r.em.Emit(ctx, ch, cp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// txID is the open transaction's id: its GTID, or file:pos of its start.
+func (r *reader) txID() string {
+	if r.txGTID != "" {
+		return r.txGTID
+	}
+	return r.file + ":" + strconv.FormatUint(uint64(r.txStart), 10)
 }
 
 func (r *reader) begin(start uint32, gtid string) {
@@ -157,10 +217,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, e *replic
 			GTID: r.txGTID, TsMs: int64(h.Timestamp) * 1000,
 		},
 	}
-	txID := r.txGTID
-	if txID == "" {
-		txID = r.file + ":" + strconv.FormatUint(uint64(r.txStart), 10)
-	}
+	txID := r.txID()
 	for i := 0; i+step <= len(e.Rows); i += step {
 		r.txRows++
 		if r.skip > 0 {

@@ -55,6 +55,7 @@ var (
 // KEYS[2] P:task:events:{ID}
 // KEYS[3] P:task:offset:{ID} (field batch: count of batches written)
 // KEYS[4] P:task:status:{ID}
+// KEYS[5] P:task:schema:{ID} (schema history: the ddl entries again)
 // ARGV[1] lock value
 // ARGV[2] batch number b: the write expects the offset's batch to be b-1
 // ARGV[3] now, ms since the epoch
@@ -120,6 +121,9 @@ end
 local id = ''
 for i = ni + 1, ni + 3 * n, 3 do
   id = redis.call('XADD', KEYS[2], '*', 'op', ARGV[i], 'table', ARGV[i + 1], 'data', ARGV[i + 2])
+  if ARGV[i] == 'ddl' then
+    redis.call('XADD', KEYS[5], '*', 'table', ARGV[i + 1], 'data', ARGV[i + 2], 'event', id)
+  end
 end
 if maxlen > 0 and ARGV[5] == 'trim' then
   redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', maxlen)
@@ -151,7 +155,7 @@ func (s *Store) NewOutputWriter(l Lease, limit OutputLimit, storedBatch int64) *
 	k := s.keys
 	return &OutputWriter{
 		s: s, lease: l, limit: limit, batch: storedBatch,
-		keys: []string{k.TaskLock(l.Task), k.TaskEvents(l.Task), k.TaskOffset(l.Task), k.TaskStatus(l.Task)},
+		keys: []string{k.TaskLock(l.Task), k.TaskEvents(l.Task), k.TaskOffset(l.Task), k.TaskStatus(l.Task), k.TaskSchema(l.Task)},
 	}
 }
 
