@@ -103,14 +103,17 @@ func (s *Store) AckOwned(ctx context.Context, consumer, id string) (bool, error)
 // ARGV[1] group, ARGV[2] consumer, ARGV[3..] entry ids
 // Returns the ids that were pending on the consumer.
 var touchScript = redis.NewScript(`
+local want = {}
+for i = 3, #ARGV do want[ARGV[i]] = true end
 local mine = {}
-for i = 3, #ARGV do
-  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
-  if #p > 0 then table.insert(mine, ARGV[i]) end
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000000, ARGV[2])
+for _, e in ipairs(p) do
+  if want[e[1]] then table.insert(mine, e[1]) end
 end
-if #mine > 0 then
+-- XCLAIM in chunks: Lua's unpack takes a few thousand values at most.
+for c = 1, #mine, 1000 do
   local args = {'XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0}
-  for _, id in ipairs(mine) do table.insert(args, id) end
+  for j = c, math.min(c + 999, #mine) do table.insert(args, mine[j]) end
   table.insert(args, 'JUSTID')
   redis.call(unpack(args))
 end

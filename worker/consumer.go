@@ -25,7 +25,7 @@ const (
 // Consumer reads the command stream as this node's consumer in group
 // `workers` and applies each command. It starts and ends with the entries
 // pending on this node (a restarted node resumes its tasks from them), and
-// every two seconds it checks whether other nodes gave it entries (placement,
+// every three seconds it checks whether other nodes gave it entries (placement,
 // balance, failover). A command it cannot apply is acknowledged and copied
 // to P:deadletter with the reason; no command can stop it.
 type Consumer struct {
@@ -47,9 +47,9 @@ func NewConsumer(cfg Config, st *store.Store, tasks *Tasks, placer Placer, log z
 func (c *Consumer) Done() <-chan struct{} { return c.done }
 
 // inboxEvery is how often the consumer looks for entries given to it, and
-// how long a read of the stream blocks: together one Redis command a second
-// for an idle node.
-const inboxEvery = 2 * time.Second
+// how long a read of the stream blocks: together two Redis commands every
+// three seconds for an idle node (see BenchmarkCoordination).
+const inboxEvery = 3 * time.Second
 
 // Run consumes commands until ctx ends. Commands already read when ctx ends
 // are still applied, with a short deadline of their own.

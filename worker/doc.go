@@ -43,7 +43,7 @@
 // heartbeat. It runs those tasks from their checkpoints, or gives them on.
 // A start of a task nobody runs goes where the scheduler places it: this
 // node, or another one, by moving the entry to that node's pending list
-// (XCLAIM to its consumer). Every node checks every two seconds whether
+// (XCLAIM to its consumer). Every node checks every three seconds whether
 // its pending list holds entries it does not run yet (given to it, or
 // waiting for a lock) and applies them. An entry whose task is locked by a
 // live node goes back to that node; one locked by a dead node waits here

@@ -222,7 +222,7 @@ func (t *Tasks) Move(targets []string) {
 
 // finishMove gives a stopped runner's task to its new node: the lease is
 // released, then the start entry moves to the new node's pending list,
-// which that node reads within two seconds.
+// which that node reads within three seconds.
 func (t *Tasks) finishMove(r *runner) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
