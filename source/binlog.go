@@ -27,6 +27,8 @@ type reader struct {
 	boundary Checkpoint
 	gtids    gtidState
 
+	snap *catchup // filters changes a snapshot already holds; nil when none
+
 	inTx    bool
 	txStart uint32 // position of the transaction's first event
 	txGTID  string // GTID of the transaction, "" without
@@ -52,6 +54,18 @@ func newReader(cfg MySQLConfig, flavor string, serverID uint32, from Checkpoint,
 	}
 	r.gtids.parse(from.GTID)
 	return r
+}
+
+// catchUp makes the reader skip what a snapshot already holds until its
+// last session's position.
+func (r *reader) catchUp(st *snapshotState) error {
+	c, err := newCatchup(st)
+	if err != nil {
+		return err
+	}
+	r.snap = c
+	r.boundary.Snapshot = c.text
+	return nil
 }
 
 func (r *reader) position() string { return r.boundary.String() }
@@ -156,12 +170,20 @@ func (r *reader) ddl(ctx context.Context, h *replication.EventHeader, stmt strin
 			},
 			Tx: events.Tx{ID: r.txID(), Seq: r.txRows - 1},
 		}
-		cp := Checkpoint{File: r.file, Pos: r.txStart, GTID: r.gtids.text, Server: r.serverID, TxRows: r.txRows}
-		if err := r.em.Emit(ctx, ch, cp); err != nil {
+		if err := r.em.Emit(ctx, ch, r.txCheckpoint()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// txCheckpoint is the checkpoint inside the open transaction.
+func (r *reader) txCheckpoint() Checkpoint {
+	cp := Checkpoint{File: r.file, Pos: r.txStart, GTID: r.gtids.text, Server: r.serverID, TxRows: r.txRows}
+	if r.snap != nil {
+		cp.Snapshot = r.snap.text
+	}
+	return cp
 }
 
 // txID is the open transaction's id: its GTID, or file:pos of its start.
@@ -186,6 +208,14 @@ func (r *reader) commit(h *replication.EventHeader) {
 		r.gtids.commit()
 	}
 	r.boundary = Checkpoint{File: r.file, Pos: h.LogPos, GTID: r.gtids.text, Server: r.serverID}
+	if r.snap != nil {
+		if r.snap.done(r.serverID, r.file, h.LogPos, r.gtids.text) {
+			r.cfg.Log.Info().Str("position", r.boundary.String()).Msg("snapshot caught up with the binlog")
+			r.snap = nil
+		} else {
+			r.boundary.Snapshot = r.snap.text
+		}
+	}
 	r.em.Advance(r.boundary, int64(h.Timestamp)*1000)
 }
 
@@ -242,11 +272,23 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, e *replic
 		if err != nil {
 			return Permanentf("decoding a row of %s.%s at %s:%d: %v", t.db, t.name, r.file, h.LogPos-h.EventSize, err)
 		}
+		if r.snap != nil && len(t.key) > 0 {
+			img := ch.After
+			if img == nil {
+				img = ch.Before
+			}
+			key := make([]any, len(t.key))
+			for j, k := range t.key {
+				key[j] = img[k]
+			}
+			if r.snap.skip(t, key, r.serverID, r.file, r.txStart, r.txGTID) {
+				continue
+			}
+		}
 		ch.TsMs = time.Now().UnixMilli()
 		ch.Source.Row = i / step
 		ch.Tx = events.Tx{ID: txID, Seq: r.txRows - 1}
-		cp := Checkpoint{File: r.file, Pos: r.txStart, GTID: r.gtids.text, Server: r.serverID, TxRows: r.txRows}
-		if err := r.em.Emit(ctx, ch, cp); err != nil {
+		if err := r.em.Emit(ctx, ch, r.txCheckpoint()); err != nil {
 			return err
 		}
 	}

@@ -70,17 +70,36 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		return err
 	}
 	defer conn.Close()
-	if from.File == "" {
-		switch m.cfg.SnapshotMode {
-		case "never":
-		default:
-			return Permanentf("snapshotMode %q is not supported yet: use \"never\" (binlog from the current position)", m.cfg.SnapshotMode)
+	var snap *snapshotState
+	switch {
+	case from.Snapshot != "":
+		if snap, err = decodeSnapshot(from.Snapshot); err != nil {
+			return Permanent(err)
 		}
+	case from.File == "" && m.cfg.SnapshotMode == "never":
 		if from, err = currentPosition(conn, ep, flavor); err != nil {
 			return err
 		}
 		from.Server = serverID
 		m.cfg.Log.Info().Str("position", from.String()).Msg("new task: starting at the current binlog position")
+		em.Advance(from, time.Now().UnixMilli())
+	case from.File == "":
+		snap = &snapshotState{}
+	case from.Server == 0 || from.Server == serverID:
+		if err := binlogExists(conn, ep, from.File); err != nil {
+			if !errors.Is(err, ErrBinlogPurged) || m.cfg.SnapshotMode != "when_needed" {
+				return err
+			}
+			m.cfg.Log.Warn().Err(err).Msg("the checkpoint's binlog is gone: snapshotting again (snapshotMode when_needed)")
+			snap = &snapshotState{}
+		}
+	}
+	if snap != nil && snap.Phase != "catchup" {
+		if snap, err = m.snapshot(ctx, ep, flavor, serverID, snap, em); err != nil {
+			return err
+		}
+		from = snap.first()
+		from.Snapshot = snap.encode()
 		em.Advance(from, time.Now().UnixMilli())
 	}
 	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
@@ -99,6 +118,11 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		return err
 	}
 	r := newReader(m.cfg, flavor, serverID, from, conn, ep, em)
+	if snap != nil {
+		if err := r.catchUp(snap); err != nil {
+			return Permanent(err)
+		}
+	}
 	for {
 		ev, err := streamer.GetEvent(ctx)
 		if err != nil {
@@ -159,9 +183,6 @@ func (m *MySQL) startSync(conn *client.Conn, syncer *replication.BinlogSyncer, e
 		}
 		return s, nil
 	}
-	if err := binlogExists(conn, ep, from.File); err != nil {
-		return nil, err
-	}
 	s, err := syncer.StartSync(mysql.Position{Name: from.File, Pos: from.Pos})
 	if err != nil {
 		return nil, classify(fmt.Errorf("starting binlog dump from %s on %s: %w", from, ep.Addr(), err))
@@ -191,10 +212,8 @@ func binlogExists(conn *client.Conn, ep Endpoint, file string) error {
 		}
 	}
 	return Permanent(fmt.Errorf("%w: the checkpoint's binlog file %s is no longer on %s (oldest: %s); "+
-		"delete and recreate the task to start from the current position: %w", ErrBinlogPurged, file, ep.Addr(), oldest, errNoSnapshot))
+		"use snapshotMode when_needed to snapshot again, or delete and recreate the task", ErrBinlogPurged, file, ep.Addr(), oldest))
 }
-
-var errNoSnapshot = errors.New("snapshotMode when_needed cannot snapshot again yet")
 
 func connect(ctx context.Context, ep Endpoint) (*client.Conn, error) {
 	c, err := client.ConnectWithContext(ctx, ep.Addr(), ep.User, ep.Password, "", 10*time.Second)

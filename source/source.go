@@ -35,6 +35,10 @@ type Checkpoint struct {
 	// already written.
 	TxRows int64
 
+	// Snapshot is the state of a snapshot in progress or catching up with
+	// the binlog (JSON, see snapshot.go); "" otherwise.
+	Snapshot string
+
 	// Seq is the last sequence number DATAGEN wrote.
 	Seq int64
 }
@@ -50,6 +54,7 @@ func (c Checkpoint) Fields() []string {
 		"gtid", c.GTID,
 		"server_id", strconv.FormatUint(uint64(c.Server), 10),
 		"tx_rows", strconv.FormatInt(c.TxRows, 10),
+		"snapshot", c.Snapshot,
 		"seq", strconv.FormatInt(c.Seq, 10),
 	}
 }
@@ -66,13 +71,16 @@ func (c Checkpoint) String() string {
 	if c.GTID != "" {
 		s += " gtid " + c.GTID
 	}
+	if c.Snapshot != "" {
+		s += " (snapshot)"
+	}
 	return s
 }
 
 // ParseCheckpoint reads a checkpoint from the offset hash m.
 func ParseCheckpoint(m map[string]string) (Checkpoint, error) {
 	var c Checkpoint
-	c.File, c.GTID = m["file"], m["gtid"]
+	c.File, c.GTID, c.Snapshot = m["file"], m["gtid"], m["snapshot"]
 	for _, f := range []struct {
 		name string
 		dst  *uint32

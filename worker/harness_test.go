@@ -75,7 +75,6 @@ func (e *env) startNode(id string) *node {
 	fleet := scheduler.NewFleet(e.st, id, cfg.MaxTasks)
 	n.tasks = NewTasks(cfg, e.st, fleet, log, m)
 	c := NewConsumer(cfg, e.st, n.tasks, fleet, log, m)
-	n.tasks.HandOverAfter(c.Done())
 	hb := NewHeartbeat(cfg, e.st, n.tasks, log)
 	mon := scheduler.NewMonitor(scheduler.MonitorConfig{NodeID: id, Interval: cfg.TaskMonitorInterval, FailoverTimeout: cfg.FailoverTimeout},
 		e.st, fleet, c.Adopt, n.tasks.Move, log)

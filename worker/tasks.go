@@ -48,7 +48,6 @@ type Tasks struct {
 	runCtx    context.Context // runners' context: ends only at hand-over
 	runCancel context.CancelFunc
 	drained   chan struct{}
-	quiet     <-chan struct{} // closed when nothing more will call Start
 
 	mu      sync.Mutex // guards closing and runners
 	closing bool       // handing over: no new runners
@@ -105,10 +104,6 @@ func (t *Tasks) OwnsEntry(entry string) bool {
 	}
 	return false
 }
-
-// HandOverAfter makes the hand-over wait (up to 5 s) for quiet to close:
-// the command consumer's end, after which nothing starts new tasks.
-func (t *Tasks) HandOverAfter(quiet <-chan struct{}) { t.quiet = quiet }
 
 // Drained is closed once Run has handed every task over.
 func (t *Tasks) Drained() <-chan struct{} { return t.drained }
@@ -272,13 +267,10 @@ func (t *Tasks) refresh(ctx context.Context) {
 
 // handOver stops every runner at a written checkpoint, releases its lease
 // and republishes its start for another node.
+//
+// It does not wait for the command consumer: a start it applies meanwhile
+// finds the supervisor closing and republishes the command.
 func (t *Tasks) handOver() {
-	if t.quiet != nil {
-		select {
-		case <-t.quiet:
-		case <-time.After(5 * time.Second):
-		}
-	}
 	t.runCancel()
 	t.mu.Lock()
 	t.closing = true

@@ -75,7 +75,6 @@ func runMain() int {
 	fleet := scheduler.NewFleet(st, cfg.Cluster.NodeID, cfg.Cluster.MaxTasks)
 	tasks = worker.NewTasks(wc, st, fleet, component("tasks"), metrics)
 	consumer := worker.NewConsumer(wc, st, tasks, fleet, component("commands"), metrics)
-	tasks.HandOverAfter(consumer.Done())
 	heartbeat := worker.NewHeartbeat(wc, st, tasks, component("heartbeat"))
 	monitor := scheduler.NewMonitor(scheduler.MonitorConfig{
 		NodeID: cfg.Cluster.NodeID, Interval: cfg.Cluster.TaskMonitorInterval, FailoverTimeout: cfg.Cluster.FailoverTimeout,

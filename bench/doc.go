@@ -1,0 +1,36 @@
+// Package bench measures one MYSQL_CDC task end to end and sets the figure
+// beside baselines measured in the same run, on the same binlog, on the
+// same machine: `make bench` runs
+//
+//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./bench/
+//
+// BenchmarkCDC starts a private MariaDB and a private Redis (testenv),
+// writes a bulk workload (multi-row inserts in transactions of 1,000 rows,
+// then updates and deletes) and records the binlog positions around it.
+// It then measures, one after the other so that they do not share the
+// machine's two cores:
+//
+//   - decode: go-mysql's BinlogSyncer alone, configured as the product's
+//     binlog reader configures it, counting row changes from the recorded
+//     position: the most the node could read.
+//   - redis: store.OutputWriter alone, writing envelopes encoded before the
+//     clock starts in batches of 500, each with its checkpoint, through the
+//     product's fenced Lua script: the most the node could write.
+//   - end to end: the real dataingest binary, started as a process, with the
+//     task's checkpoint seeded at the recorded position, from the start
+//     command until the status hash counts every change; its peak RSS
+//     (VmHWM) and RSS during the run come from /proc. A second run over a
+//     workload a fifth the size shows whether memory grows with the
+//     workload.
+//
+// The figures are ratios against the slower baseline because absolute
+// rates depend on the machine and its load. Every phase is measured in
+// three rounds, each round's phases back to back, and the summary gives the
+// median round with every round's figures below it. The CPU time of the
+// node, Redis, MariaDB and of everything else on the machine during each
+// phase is printed with them, and the node's own /metrics say how much of
+// the run its writer spent waiting on Redis, so a reader can tell which
+// process was the bottleneck and whether other load spoiled a round.
+// Nothing here is a pass/fail test: missing an aim is printed in the
+// summary, not reported as a failure.
+package bench

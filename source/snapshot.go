@@ -1,0 +1,377 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-mysql-org/go-mysql/client"
+	"github.com/go-mysql-org/go-mysql/mysql"
+
+	"github.com/dataingest/dataingest/events"
+	"github.com/dataingest/dataingest/schema"
+)
+
+// A snapshot copies the selected tables' rows as `r` events, then the task
+// follows the binlog from the snapshot's position.
+//
+// It reads each table in primary-key order, in chunks, inside a consistent
+// snapshot transaction whose binlog position it records (MariaDB:
+// START TRANSACTION WITH CONSISTENT SNAPSHOT and binlog_snapshot_file/pos,
+// no lock; MySQL: FLUSH TABLES WITH READ LOCK held only while the snapshot
+// starts). Every row's checkpoint records the cursor (table and last key),
+// so a node that takes a task over mid-snapshot continues after the last
+// written row, in a new snapshot transaction at a later position: a
+// session. Rows read by session s show the table at position P_s, so when
+// the binlog is then read from P_1, a change at position p of a row that
+// session s read is skipped when p is before P_s (the row already shows it)
+// and emitted otherwise. Past the last session's position every change is
+// emitted. So every row appears once overall, as `r` or as a change.
+//
+// Limits: keys compare as MySQL's numeric and binary orders do; a string
+// key under a case-insensitive collation may compare differently, and an
+// UPDATE moving a row's key across sessions' ranges may be seen twice. A
+// table without a primary key is read in one piece: an interruption reads
+// it again from its start.
+
+const snapshotChunk = 1000
+
+// snapshotState is the checkpoint of a snapshot: its tables, its cursor and
+// its sessions. Stored as JSON in the checkpoint's Snapshot field.
+type snapshotState struct {
+	Phase    string            `json:"phase"` // "read", then "catchup"
+	Tables   []string          `json:"tables"`
+	Table    int               `json:"table"` // index of the table being read
+	Key      []string          `json:"key"`   // hex of the text of the last written row's key; nil: from the start
+	Rows     int64             `json:"rows"`
+	Sessions []snapshotSession `json:"sessions"`
+}
+
+// snapshotSession is one consistent read: its binlog position and the
+// cursor it started from.
+type snapshotSession struct {
+	File   string   `json:"file"`
+	Pos    uint32   `json:"pos"`
+	GTID   string   `json:"gtid"`
+	Server uint32   `json:"server"`
+	Table  int      `json:"table"`
+	Key    []string `json:"key"`
+}
+
+func (s *snapshotState) encode() string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func decodeSnapshot(text string) (*snapshotState, error) {
+	var s snapshotState
+	if err := json.Unmarshal([]byte(text), &s); err != nil {
+		return nil, fmt.Errorf("checkpoint snapshot state: %w", err)
+	}
+	if len(s.Sessions) == 0 && s.Phase == "catchup" {
+		return nil, fmt.Errorf("checkpoint snapshot state: catch-up without sessions")
+	}
+	return &s, nil
+}
+
+// first returns the position binlog reading starts from after the
+// snapshot: the first session's.
+func (s *snapshotState) first() Checkpoint {
+	f := s.Sessions[0]
+	return Checkpoint{File: f.File, Pos: f.Pos, GTID: f.GTID, Server: f.Server}
+}
+
+// snapshot reads the tables from the state's cursor in a new session and
+// returns the state for the binlog catch-up.
+func (m *MySQL) snapshot(ctx context.Context, ep Endpoint, flavor string, serverID uint32, st *snapshotState, em Emitter) (*snapshotState, error) {
+	conn, err := connect(ctx, ep)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if _, err := conn.Execute("SET SESSION time_zone = '+00:00'"); err != nil {
+		return nil, classify(fmt.Errorf("snapshot on %s: %w", ep.Addr(), err))
+	}
+	pos, err := beginSnapshot(conn, ep, flavor)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Execute("ROLLBACK")
+	pos.Server = serverID
+	if st.Tables == nil {
+		if st.Tables, err = m.snapshotTables(conn, ep); err != nil {
+			return nil, err
+		}
+	}
+	st.Phase = "read"
+	st.Sessions = append(st.Sessions, snapshotSession{File: pos.File, Pos: pos.Pos, GTID: pos.GTID, Server: pos.Server, Table: st.Table, Key: st.Key})
+	m.cfg.Log.Info().Int("tables", len(st.Tables)).Int("from_table", st.Table).Int("session", len(st.Sessions)).
+		Str("position", pos.String()).Msg("snapshot session started")
+	em.Snapshotting(true)
+	defer em.Snapshotting(false)
+	for ; st.Table < len(st.Tables); st.Table, st.Key = st.Table+1, nil {
+		if err := m.snapshotTable(ctx, conn, ep, flavor, st, pos, em); err != nil {
+			return nil, err
+		}
+	}
+	st.Phase = "catchup"
+	m.cfg.Log.Info().Int64("rows", st.Rows).Msg("snapshot read; catching up with the binlog")
+	return st, nil
+}
+
+// beginSnapshot starts a consistent snapshot transaction and returns the
+// binlog position it reflects.
+func beginSnapshot(conn *client.Conn, ep Endpoint, flavor string) (Checkpoint, error) {
+	if _, err := conn.Execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
+		return Checkpoint{}, classify(fmt.Errorf("snapshot on %s: %w", ep.Addr(), err))
+	}
+	if flavor == mysql.MariaDBFlavor {
+		if _, err := conn.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
+			return Checkpoint{}, classify(fmt.Errorf("starting a consistent snapshot on %s: %w", ep.Addr(), err))
+		}
+		r, err := conn.Execute("SHOW STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')")
+		if err != nil {
+			return Checkpoint{}, classify(fmt.Errorf("reading the snapshot position on %s: %w", ep.Addr(), err))
+		}
+		var cp Checkpoint
+		for i := 0; i < r.RowNumber(); i++ {
+			name, _ := r.GetString(i, 0)
+			val, _ := r.GetString(i, 1)
+			switch strings.ToLower(name) {
+			case "binlog_snapshot_file":
+				cp.File = val
+			case "binlog_snapshot_position":
+				p, _ := strconv.ParseUint(val, 10, 32)
+				cp.Pos = uint32(p)
+			}
+		}
+		if cp.File == "" {
+			return cp, Permanentf("%s reports no binlog_snapshot_file: binary logging is off", ep.Addr())
+		}
+		g, err := conn.Execute("SELECT BINLOG_GTID_POS(?, ?)", cp.File, cp.Pos)
+		if err == nil {
+			cp.GTID, _ = g.GetString(0, 0)
+		}
+		return cp, nil
+	}
+	// MySQL: a global read lock only while the transaction starts and the
+	// position is read.
+	if _, err := conn.Execute("FLUSH TABLES WITH READ LOCK"); err != nil {
+		return Checkpoint{}, classify(fmt.Errorf("locking tables for the snapshot on %s (the user needs RELOAD): %w", ep.Addr(), err))
+	}
+	defer conn.Execute("UNLOCK TABLES")
+	if _, err := conn.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
+		return Checkpoint{}, classify(fmt.Errorf("starting a consistent snapshot on %s: %w", ep.Addr(), err))
+	}
+	return currentPosition(conn, ep, flavor)
+}
+
+// snapshotTables lists the base tables the task reads, in a stable order.
+func (m *MySQL) snapshotTables(conn *client.Conn, ep Endpoint) ([]string, error) {
+	r, err := conn.Execute(`SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES
+		WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+		ORDER BY TABLE_SCHEMA, TABLE_NAME`)
+	if err != nil {
+		return nil, classify(fmt.Errorf("listing tables on %s: %w", ep.Addr(), err))
+	}
+	var out []string
+	for i := 0; i < r.RowNumber(); i++ {
+		db, _ := r.GetString(i, 0)
+		t, _ := r.GetString(i, 1)
+		if m.cfg.Match(db, t) {
+			out = append(out, db+"."+t)
+		}
+	}
+	return out, nil
+}
+
+// snapshotTable reads one table from the cursor, a chunk at a time.
+func (m *MySQL) snapshotTable(ctx context.Context, conn *client.Conn, ep Endpoint, flavor string, st *snapshotState, pos Checkpoint, em Emitter) error {
+	db, name, _ := strings.Cut(st.Tables[st.Table], ".")
+	cache := newTableCache(conn, ep, flavor, m.cfg.Match, m.cfg.Log)
+	t, err := cache.schema(db, name)
+	if err != nil {
+		return err
+	}
+	if len(t.Columns) == 0 {
+		return nil // dropped since the snapshot began
+	}
+	var keyCols []int
+	for i, c := range t.Columns {
+		if c.Key {
+			keyCols = append(keyCols, i)
+		}
+	}
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = c.Name
+	}
+	ch := &events.Change{
+		Op: events.OpSnapshot, DB: db, Table: name, Columns: cols, Key: keyCols,
+		Source: events.Source{Flavor: flavor, ServerID: pos.Server, File: pos.File, Pos: pos.Pos, GTID: pos.GTID, Snapshot: true},
+		Tx:     events.Tx{ID: "snapshot:" + pos.File + ":" + strconv.FormatUint(uint64(pos.Pos), 10)},
+	}
+	after := make([]any, len(cols))
+	for {
+		q, err := chunkQuery(t, keyCols, st.Key)
+		if err != nil {
+			return Permanent(err)
+		}
+		r, err := conn.Execute(q)
+		if err != nil {
+			return classify(fmt.Errorf("reading %s.%s for the snapshot on %s: %w", db, name, ep.Addr(), err))
+		}
+		for i := range r.Values {
+			row := r.Values[i]
+			for j := range t.Columns {
+				if after[j], err = textValue(&t.Columns[j], &row[j]); err != nil {
+					return Permanentf("snapshot of %s.%s column %s: %v", db, name, t.Columns[j].Name, err)
+				}
+			}
+			if len(keyCols) > 0 {
+				// A new slice: sessions keep the cursor they started at.
+				key := make([]string, 0, len(keyCols))
+				for _, k := range keyCols {
+					key = append(key, hex.EncodeToString(textOf(&row[k])))
+				}
+				st.Key = key
+			}
+			st.Rows++
+			now := time.Now().UnixMilli()
+			ch.TsMs, ch.Source.TsMs, ch.Source.Row = now, now, i
+			ch.After = after
+			ch.Tx.Seq = st.Rows - 1
+			cp := st.first()
+			cp.Snapshot = st.encode()
+			if err := em.Emit(ctx, ch, cp); err != nil {
+				return err
+			}
+		}
+		if len(keyCols) == 0 || len(r.Values) < snapshotChunk {
+			return nil
+		}
+	}
+}
+
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// chunkQuery selects the next chunk after key (nil: from the start); a
+// table without a primary key is read whole.
+func chunkQuery(t *schema.Table, keyCols []int, key []string) (string, error) {
+	var b strings.Builder
+	b.WriteString("SELECT * FROM " + quoteIdent(t.DB) + "." + quoteIdent(t.Name))
+	if len(keyCols) == 0 {
+		return b.String(), nil
+	}
+	var names []string
+	for _, k := range keyCols {
+		names = append(names, quoteIdent(t.Columns[k].Name))
+	}
+	if key != nil {
+		var lits []string
+		for i, k := range keyCols {
+			raw, err := hex.DecodeString(key[i])
+			if err != nil {
+				return "", fmt.Errorf("snapshot cursor of %s.%s: %w", t.DB, t.Name, err)
+			}
+			lits = append(lits, literal(&t.Columns[k], raw))
+		}
+		b.WriteString(" WHERE (" + strings.Join(names, ", ") + ") > (" + strings.Join(lits, ", ") + ")")
+	}
+	b.WriteString(" ORDER BY " + strings.Join(names, ", ") + " LIMIT " + strconv.Itoa(snapshotChunk))
+	return b.String(), nil
+}
+
+// literal writes a key value read in text form back as an SQL literal of
+// the column's type.
+func literal(c *schema.Column, raw []byte) string {
+	switch {
+	case isNumeric(c.DataType):
+		return string(raw)
+	case c.Binary || strings.EqualFold(c.DataType, "bit"):
+		return "X'" + hex.EncodeToString(raw) + "'"
+	}
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, ch := range raw {
+		switch ch {
+		case '\'', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(ch)
+		case 0:
+			b.WriteString(`\0`)
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+func isNumeric(dataType string) bool {
+	switch strings.ToLower(dataType) {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "float", "double", "year":
+		return true
+	}
+	return false
+}
+
+// textOf is a text-protocol value as the server sent it.
+func textOf(fv *mysql.FieldValue) []byte {
+	switch fv.Type {
+	case mysql.FieldValueTypeUnsigned:
+		return strconv.AppendUint(nil, fv.AsUint64(), 10)
+	case mysql.FieldValueTypeSigned:
+		return strconv.AppendInt(nil, fv.AsInt64(), 10)
+	case mysql.FieldValueTypeFloat:
+		return strconv.AppendFloat(nil, fv.AsFloat64(), 'g', -1, 64)
+	}
+	return bytes.Clone(fv.AsString())
+}
+
+// textValue converts a text-protocol value to an event value, by the
+// column's type, as the binlog reader converts binlog values.
+func textValue(c *schema.Column, fv *mysql.FieldValue) (any, error) {
+	switch fv.Type {
+	case mysql.FieldValueTypeNull:
+		return nil, nil
+	case mysql.FieldValueTypeSigned:
+		return fv.AsInt64(), nil
+	case mysql.FieldValueTypeUnsigned:
+		return fv.AsUint64(), nil
+	case mysql.FieldValueTypeFloat:
+		if strings.EqualFold(c.DataType, "float") {
+			return float32(fv.AsFloat64()), nil
+		}
+		return fv.AsFloat64(), nil
+	}
+	s := fv.AsString()
+	switch strings.ToLower(c.DataType) {
+	case "bit":
+		var n uint64
+		for _, b := range s {
+			n = n<<8 | uint64(b)
+		}
+		return n, nil
+	case "datetime":
+		return strings.Replace(string(s), " ", "T", 1), nil
+	case "timestamp":
+		return strings.Replace(string(s), " ", "T", 1) + "Z", nil
+	case "decimal", "numeric", "date", "time", "enum", "set":
+		return string(s), nil
+	case "year":
+		return strconv.ParseInt(string(s), 10, 64)
+	}
+	switch {
+	case c.JSON:
+		return events.JSON(bytes.Clone(s)), nil
+	case c.Binary || strings.EqualFold(c.DataType, "geometry"):
+		return bytes.Clone(s), nil
+	}
+	return string(s), nil
+}
