@@ -52,7 +52,7 @@ func newReader(cfg MySQLConfig, flavor string, serverID uint32, from Checkpoint,
 	if r.boundary.Server == 0 { // a checkpoint from before server ids were kept
 		r.boundary.Server = serverID
 	}
-	r.gtids.parse(from.GTID)
+	r.gtids.parse(flavor, from.GTID)
 	return r
 }
 
@@ -85,15 +85,12 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 		}
 	case *replication.MariadbGTIDEvent:
 		r.begin(start, fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, e.GTID.ServerID, e.GTID.SequenceNumber))
-		r.gtids.next = e.GTID
-		r.gtids.pending = true
 	case *replication.GTIDEvent:
-		next, err := e.GTIDNext()
-		if err == nil {
-			r.begin(start, next.String())
-		} else {
-			r.begin(start, "")
+		gtid := ""
+		if next, err := e.GTIDNext(); err == nil {
+			gtid = next.String()
 		}
+		r.begin(start, gtid)
 	case *replication.QueryEvent:
 		q := string(e.Query)
 		switch {
@@ -195,6 +192,7 @@ func (r *reader) txID() string {
 }
 
 func (r *reader) begin(start uint32, gtid string) {
+	r.gtids.begin(gtid)
 	r.inTx = true
 	r.txStart = start
 	r.txGTID = gtid
@@ -204,9 +202,7 @@ func (r *reader) begin(start uint32, gtid string) {
 func (r *reader) commit(h *replication.EventHeader) {
 	r.inTx = false
 	r.skip = 0
-	if r.gtids.pending {
-		r.gtids.commit()
-	}
+	r.gtids.commit()
 	r.boundary = Checkpoint{File: r.file, Pos: h.LogPos, GTID: r.gtids.text, Server: r.serverID}
 	if r.snap != nil {
 		if r.snap.done(r.serverID, r.file, h.LogPos, r.gtids.text) {

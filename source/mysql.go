@@ -312,6 +312,10 @@ func currentPosition(conn *client.Conn, ep Endpoint, flavor string) (Checkpoint,
 	file, _ := r.GetString(0, 0)
 	pos, _ := r.GetUint(0, 1)
 	cp := Checkpoint{File: file, Pos: uint32(pos)}
+	if flavor == mysql.MySQLFlavor && len(r.Fields) >= 5 {
+		cp.GTID, _ = r.GetString(0, 4) // Executed_Gtid_Set, with gtid_mode ON
+		cp.GTID = strings.ReplaceAll(cp.GTID, "\n", "")
+	}
 	if flavor == mysql.MariaDBFlavor {
 		g, err := conn.Execute("SELECT BINLOG_GTID_POS(?, ?)", file, pos)
 		if err != nil {

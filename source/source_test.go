@@ -36,19 +36,27 @@ func TestCheckpointRoundTrip(t *testing.T) {
 }
 
 func TestGTIDState(t *testing.T) {
-	var g gtidState
-	g.parse("0-1-5, 2-3-7")
-	g.next.DomainID, g.next.ServerID, g.next.SequenceNumber = 0, 1, 6
-	g.commit()
-	if g.text != "0-1-6,2-3-7" {
-		t.Errorf("text = %q", g.text)
+	tests := []struct {
+		flavor, from string
+		txs          []string
+		want         string
+	}{
+		{"mariadb", "0-1-5, 2-3-7", []string{"0-1-6"}, "0-1-6,2-3-7"},
+		{"mariadb", "", []string{"0-9-1", "", "0-9-2"}, "0-9-2"},
+		{"mysql", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5", []string{"3e11fa47-71ca-11e1-9e33-c80aa9429562:6"},
+			"3e11fa47-71ca-11e1-9e33-c80aa9429562:1-6"},
+		{"mysql", "", []string{"3e11fa47-71ca-11e1-9e33-c80aa9429562:1"}, "3e11fa47-71ca-11e1-9e33-c80aa9429562:1"},
 	}
-	var h gtidState
-	h.parse("")
-	h.next.DomainID, h.next.ServerID, h.next.SequenceNumber = 0, 9, 1
-	h.commit()
-	if h.text != "0-9-1" {
-		t.Errorf("text = %q", h.text)
+	for _, tt := range tests {
+		var g gtidState
+		g.parse(tt.flavor, tt.from)
+		for _, tx := range tt.txs {
+			g.begin(tx)
+			g.commit()
+		}
+		if g.text != tt.want {
+			t.Errorf("%s from %q after %v: %q, want %q", tt.flavor, tt.from, tt.txs, g.text, tt.want)
+		}
 	}
 }
 
