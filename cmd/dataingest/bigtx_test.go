@@ -25,8 +25,7 @@ func TestMillionRowUpdateAcrossSIGKILL(t *testing.T) {
 		fmt.Sprintf("INSERT INTO big.t SELECT seq, 0 FROM big.seq_1_to_%d", rows))
 	f := newFleet(t)
 	f.start("n1")
-	cfg := fmt.Sprintf(`{"taskType":"MYSQL_CDC","snapshotMode":"never","dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],"cdcTables":["big.t"]}`,
-		m.Port, testenv.MariaDBUser, testenv.MariaDBPassword)
+	cfg := cdcConfig(m, "never", "big.t")
 	f.publish("cmd", "start", "task", "big", "config", cfg)
 	waitFor(t, 10*time.Second, "the start position", func() bool {
 		o, _ := f.st.LoadOffset(context.Background(), "big")

@@ -1,19 +1,14 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/dataingest/dataingest/events"
 	"github.com/dataingest/dataingest/internal/testenv"
 )
 
@@ -27,39 +22,9 @@ func TestExactlyOnceWhileOwnerKilledRepeatedly(t *testing.T) {
 	for _, id := range []string{"n1", "n2", "n3"} {
 		f.start(id)
 	}
-	cfg := fmt.Sprintf(`{"taskType":"MYSQL_CDC","snapshotMode":"never","dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],"cdcTables":["x.t"]}`,
-		m.Port, testenv.MariaDBUser, testenv.MariaDBPassword)
-	f.publish("cmd", "start", "task", "x", "config", cfg)
-	waitFor(t, 10*time.Second, "the start position", func() bool {
-		o, _ := f.st.LoadOffset(context.Background(), "x")
-		return o["file"] != ""
-	})
-
-	var next atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		conn := m.Conn(t)
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			var vals []string
-			for j := 0; j < i%7+1; j++ {
-				id := next.Add(1)
-				vals = append(vals, fmt.Sprintf("(%d,'v%d')", id, id))
-			}
-			if _, err := conn.Execute("INSERT INTO x.t VALUES " + strings.Join(vals, ",")); err != nil {
-				t.Errorf("insert: %v", err)
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
+	f.publish("cmd", "start", "task", "x", "config", cdcConfig(m, "never", "x.t"))
+	waitForStart(t, f.st, "x")
+	in := startInserter(t, m, "x.t", 7, time.Millisecond)
 	for round := 0; round < 4; round++ {
 		var owner string
 		waitFor(t, 15*time.Second, "an owner writing", func() bool {
@@ -72,26 +37,8 @@ func TestExactlyOnceWhileOwnerKilledRepeatedly(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		f.start(owner)
 	}
-	close(stop)
-	wg.Wait()
-	total := next.Load()
-	waitFor(t, 30*time.Second, fmt.Sprintf("%d events", total), func() bool { return f.length("x") >= total })
-	msgs, err := f.rdb.XRange(context.Background(), f.st.Keys().TaskEvents("x"), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if int64(len(msgs)) != total {
-		t.Fatalf("got %d events for %d rows", len(msgs), total)
-	}
-	for i, msg := range msgs {
-		env, err := events.Decode([]byte(msg.Values["data"].(string)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if id := env["after"].(map[string]any)["id"].(int64); id != int64(i+1) {
-			t.Fatalf("event %d is row %d: gap or duplicate", i, id)
-		}
-	}
+	total := in.Stop()
+	checkRowsOnce(t, f.rdb, f.st, "x", total)
 	t.Logf("%d rows exactly once across 4 SIGKILLs of the owner", total)
 }
 

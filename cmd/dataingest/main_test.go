@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -138,40 +135,11 @@ func TestKilledNodeResumesExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	m.Exec(t, "CREATE DATABASE k", "CREATE TABLE k.t (id INT PRIMARY KEY, v VARCHAR(32))")
 
-	cfg := fmt.Sprintf(`{"taskType":"MYSQL_CDC","snapshotMode":"never","dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],"cdcTables":["k.t"]}`,
-		m.Port, testenv.MariaDBUser, testenv.MariaDBPassword)
 	p := testenv.StartProcess(t, bin, nodeEnv(r.Addr, "n1"))
-	st.Publish(ctx, map[string]string{"cmd": "start", "task": "k", "config": cfg})
-	waitFor(t, 10*time.Second, "the start position", func() bool {
-		o, _ := st.LoadOffset(ctx, "k")
-		return o["file"] != ""
-	})
+	st.Publish(ctx, map[string]string{"cmd": "start", "task": "k", "config": cdcConfig(m, "never", "k.t")})
+	waitForStart(t, st, "k")
 
-	// Insert rows continuously, in transactions of 1 to 20 rows.
-	var next atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		conn := m.Conn(t)
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			var vals []string
-			for j := 0; j < i%20+1; j++ {
-				id := next.Add(1)
-				vals = append(vals, fmt.Sprintf("(%d,'v%d')", id, id))
-			}
-			if _, err := conn.Execute("INSERT INTO k.t VALUES " + strings.Join(vals, ",")); err != nil {
-				t.Errorf("insert: %v", err)
-				return
-			}
-		}
-	}()
+	in := startInserter(t, m, "k.t", 20, 0)
 	for round := 0; round < 3; round++ {
 		time.Sleep(700 * time.Millisecond)
 		p.Kill(t)
@@ -179,28 +147,7 @@ func TestKilledNodeResumesExactlyOnce(t *testing.T) {
 		p = testenv.StartProcess(t, bin, nodeEnv(r.Addr, "n1"))
 	}
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	total := next.Load()
-	waitFor(t, 20*time.Second, fmt.Sprintf("%d events", total), func() bool {
-		n, _ := rdb.XLen(ctx, st.Keys().TaskEvents("k")).Result()
-		return n >= total
-	})
-	msgs, err := rdb.XRange(ctx, st.Keys().TaskEvents("k"), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if int64(len(msgs)) != total {
-		t.Fatalf("got %d events for %d rows", len(msgs), total)
-	}
-	for i, msg := range msgs {
-		env, err := events.Decode([]byte(msg.Values["data"].(string)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if id := env["after"].(map[string]any)["id"].(int64); id != int64(i+1) {
-			t.Fatalf("event %d is row %d: gap or duplicate", i, id)
-		}
-	}
+	total := in.Stop()
+	checkRowsOnce(t, rdb, st, "k", total)
 	t.Logf("%d rows exactly once across 3 SIGKILLs", total)
 }

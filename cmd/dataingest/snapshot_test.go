@@ -22,8 +22,7 @@ func TestSnapshotSurvivesSIGKILL(t *testing.T) {
 		fmt.Sprintf("INSERT INTO snap.t SELECT seq, 0 FROM snap.seq_1_to_%d", rows))
 	f := newFleet(t)
 	f.start("n1")
-	cfg := fmt.Sprintf(`{"taskType":"MYSQL_CDC","snapshotMode":"initial","dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],"cdcTables":["snap.t"]}`,
-		m.Port, testenv.MariaDBUser, testenv.MariaDBPassword)
+	cfg := cdcConfig(m, "initial", "snap.t")
 	f.publish("cmd", "start", "task", "snap", "config", cfg)
 	waitFor(t, 20*time.Second, "part of the snapshot", func() bool { return f.length("snap") > 2000 })
 	f.kill("n1")
