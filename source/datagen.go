@@ -40,6 +40,7 @@ func (d *Datagen) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		Columns: datagenColumns, Key: []int{0}, After: after,
 		Source: events.Source{Flavor: "datagen"},
 	}
+	em.Advance(from, now().UnixMilli())
 	for seq := from.Seq + 1; d.Total == 0 || seq <= d.Total; seq++ {
 		if d.Rate > 0 {
 			due := start.Add(time.Duration(float64(seq-first-1) / float64(d.Rate) * float64(time.Second)))

@@ -82,7 +82,6 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		}
 		from.Server = serverID
 		m.cfg.Log.Info().Str("position", from.String()).Msg("new task: starting at the current binlog position")
-		em.Advance(from, time.Now().UnixMilli())
 	case from.File == "":
 		snap = &snapshotState{}
 	case from.Server == 0 || from.Server == serverID:
@@ -123,6 +122,7 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 			return Permanent(err)
 		}
 	}
+	em.Advance(r.boundary, time.Now().UnixMilli()) // reading: the task runs
 	for {
 		ev, err := streamer.GetEvent(ctx)
 		if err != nil {

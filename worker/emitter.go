@@ -49,8 +49,9 @@ func (b *pendingBatch) reset() {
 type emitter struct {
 	codec    events.Codec
 	max      int
-	mu       sync.Mutex // guards cur, spare, closed and shownLag
+	mu       sync.Mutex // guards cur, spare, closed, shownLag and started
 	shownLag int64      // lag_ms of the last write: what the status shows
+	started  bool       // the source has called Advance: it has its position
 	cur      *pendingBatch
 	spare    *pendingBatch
 	closed   bool
@@ -128,9 +129,13 @@ func (e *emitter) Advance(after source.Checkpoint, sourceTsMs int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.cur.tsMs = sourceTsMs
-	// A new position is written; so is a heartbeat of a caught-up source
-	// while the status still shows an old lag (lag_ms stays true when idle).
-	if e.cur.cp != after || (e.shownLag > 1000 && !e.cur.dirty) {
+	// A new position is written; so is the first call, which says the
+	// source has its position (the task is RUNNING from then), and a
+	// heartbeat of a caught-up source while the status still shows an old
+	// lag (lag_ms stays true when idle).
+	first := !e.started
+	e.started = true
+	if first || e.cur.cp != after || (e.shownLag > 1000 && !e.cur.dirty) {
 		e.cur.cp, e.cur.dirty = after, true
 		signal(e.ready)
 	}

@@ -12,10 +12,11 @@ import (
 func (e *env) startMySQLTask(id string, tables []string, extra string) {
 	e.t.Helper()
 	e.command("cmd", "start", "task", id, "config", mysqlConfig(tables, extra))
-	e.waitFor(10*time.Second, "task "+id+" to store its start position", func() bool {
-		m, _ := e.st.LoadOffset(t0(), id)
-		return m["file"] != ""
-	})
+	// RUNNING means the start position is stored: rows from then on are in.
+	e.waitState(id, StateRunning, 10*time.Second)
+	if m, _ := e.st.LoadOffset(t0(), id); m["file"] == "" {
+		e.t.Fatalf("task %s is RUNNING without a stored position: %v", id, m)
+	}
 }
 
 func TestMySQLWorkloadExactlyInOrder(t *testing.T) {

@@ -326,7 +326,9 @@ func (r *runner) session(ctx context.Context) error {
 	}
 	em := newEmitter(codec, maxEntries, from)
 	ow := st.NewOutputWriter(r.lease, limit, batches)
-	r.setStatus(ctx, "state", StateRunning, "error", "", "node", r.t.cfg.NodeID, "position", from.String())
+	// PENDING until the source has its position; its first write makes
+	// the task RUNNING (or SNAPSHOTTING).
+	r.setStatus(ctx, "state", StatePending, "node", r.t.cfg.NodeID, "position", from.String())
 	r.log.Info().Str("from", from.String()).Str("type", string(cfg.TaskType)).Msg("task session started")
 
 	sctx, cancel := context.WithCancelCause(ctx)

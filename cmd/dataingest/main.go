@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,8 +88,26 @@ func runMain() int {
 	}
 
 	var g run.Group
-	// Signals: SIGTERM and SIGINT end the group, which hands tasks over.
-	g.Add(run.SignalHandler(context.Background(), syscall.SIGINT, syscall.SIGTERM))
+	// Signals: SIGTERM or SIGINT ends the group, which hands tasks over.
+	// Later signals are ignored, so a second Ctrl-C cannot cut the
+	// hand-over short (SIGKILL still can).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	sigCtx, sigCancel := context.WithCancel(context.Background())
+	g.Add(func() error {
+		select {
+		case s := <-sigs:
+			log.Info().Str("signal", s.String()).Msg("stopping: handing tasks over")
+			go func() {
+				for s := range sigs {
+					log.Warn().Str("signal", s.String()).Msg("already stopping; send SIGKILL to stop at once")
+				}
+			}()
+			return run.SignalError{Signal: s}
+		case <-sigCtx.Done():
+			return nil
+		}
+	}, func(error) { sigCancel() })
 	// The task runners; interrupting them hands every task over.
 	addActor(&g, tasks.Run)
 	// The command consumer.
@@ -117,6 +137,7 @@ func addActor(g *run.Group, fn func(context.Context) error) {
 }
 
 func newLogger(c config.Log) zerolog.Logger {
+	zerolog.TimeFieldFormat = time.RFC3339Nano
 	level, err := zerolog.ParseLevel(c.Level)
 	if err != nil {
 		level = zerolog.InfoLevel

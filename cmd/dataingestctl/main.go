@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/dataingest/dataingest/config"
 	"github.com/dataingest/dataingest/store"
 )
@@ -54,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dataingestctl: bad configuration:\n%v\n", err)
 		return 2
 	}
+	redis.SetLogger(quietLogger{}) // errors reach the user as messages, not pool logs
 	rdb, err := store.NewClient(cfg.Redis)
 	if err != nil {
 		fmt.Fprintf(stderr, "dataingestctl: %v\n", err)
@@ -76,6 +79,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 }
+
+// quietLogger drops go-redis's internal log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
 
 type usageError struct{ msg string }
 

@@ -247,7 +247,9 @@ func (m *MariaDB) installDB(installDB string) error {
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root") // only root may pass --user
 	}
-	args = append(args, "--auth-root-authentication-method=socket", "--skip-test-db")
+	// The socket account is named after the OS user running the tests, so
+	// that a non-root user can log in over the socket too.
+	args = append(args, "--auth-root-authentication-method=socket", "--auth-root-socket-user="+currentUser(), "--skip-test-db")
 	out, err := exec.Command(installDB, args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("mariadb-install-db: %w\n%s\n--- tail of mariadb.err ---\n%s",
