@@ -1,0 +1,86 @@
+# DataIngest: build, test, demo and benchmark targets.
+#
+#   make demo    three nodes, a private Redis and MariaDB, a CDC task and its events
+#   make test    go vet, gofmt check, and the whole test suite against real servers
+#
+# Both install redis-server, mariadb-server and mariadb-client with apt-get
+# when they are missing (see `deps`).
+
+# The build stamp shown by the nodes' heartbeats and logs.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+GO ?= go
+BIN := bin
+
+# mariadbd lives in /usr/sbin, which is not on a normal user's PATH on
+# Debian; Go's tarball installs into /usr/local/go/bin. Appended, so that
+# anything already on PATH wins. Exported to the tests and the demo too.
+export PATH := $(PATH):/usr/sbin:/sbin:/usr/local/go/bin
+
+# The server binaries the tests and the demo run, each with the Debian
+# package that provides it.
+DEP_BINARIES := redis-server:redis-server mariadbd:mariadb-server \
+	mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-admin:mariadb-client
+
+.PHONY: all build deps test fmt vet demo bench clean
+
+all: build
+
+## build: both binaries into bin/, stamped with $(VERSION)
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/ ./cmd/dataingest ./cmd/dataingestctl
+
+## deps: check for Go; install the server packages that are missing
+deps:
+	@command -v $(GO) >/dev/null 2>&1 || { \
+		echo "make: '$(GO)' not found in PATH: install Go (the version go.mod names or later) from https://go.dev/dl/ and put its bin directory on PATH" >&2; \
+		exit 1; }
+	@missing=""; \
+	for bp in $(DEP_BINARIES); do \
+		b=$${bp%%:*}; p=$${bp#*:}; \
+		command -v $$b >/dev/null 2>&1 && continue; \
+		case " $$missing " in *" $$p "*) ;; *) missing="$$missing $$p" ;; esac; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	echo "make deps: installing$$missing with apt-get"; \
+	command -v apt-get >/dev/null 2>&1 || { \
+		echo "make deps: apt-get not found: install$$missing yourself" >&2; exit 1; }; \
+	sudo=""; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		command -v sudo >/dev/null 2>&1 || { \
+			echo "make deps: not root and no sudo: as root, run apt-get install$$missing" >&2; exit 1; }; \
+		sudo=sudo; \
+	fi; \
+	$$sudo apt-get update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+
+## test: vet, gofmt check, and every test (with -race) against real servers
+test: deps
+	$(GO) vet ./...
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt: these files are not formatted (run 'make fmt'):" >&2; \
+		echo "$$unformatted" >&2; \
+		exit 1; \
+	fi
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## fmt: format every Go file
+fmt:
+	gofmt -w .
+
+## vet: go vet
+vet:
+	$(GO) vet ./...
+
+## demo: three nodes streaming a private MariaDB's shop.orders into a private Redis
+demo: deps build
+	scripts/demo.sh
+
+## bench: the benchmarks in ./bench, each run once
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/
+
+## clean: remove the binaries and the demo's state
+clean:
+	rm -rf $(BIN) .demo
