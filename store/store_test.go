@@ -163,3 +163,41 @@ func TestTouchAndAckOwnedLeaveOtherNodesEntriesAlone(t *testing.T) {
 		t.Fatal("b could not acknowledge its entry")
 	}
 }
+
+func TestTrimCommandsKeepsPendingAndUndelivered(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	if err := s.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < 20; i++ {
+		id, _ := s.Publish(ctx, map[string]string{"cmd": "stop", "task": fmt.Sprint("t", i)})
+		ids = append(ids, id)
+	}
+	cmds, err := s.ReadCommands(ctx, "n1", ">", 15, time.Second)
+	if err != nil || len(cmds) != 15 {
+		t.Fatalf("read %d: %v", len(cmds), err)
+	}
+	for i, c := range cmds {
+		if i != 3 { // entry 3 stays pending: a running task's start
+			s.Ack(ctx, c.ID)
+		}
+	}
+	if err := s.TrimCommands(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := s.rdb.XRange(ctx, s.keys.Commands(), "-", "+").Result()
+	if len(msgs) != 17 || msgs[0].ID != ids[3] {
+		t.Fatalf("after trim: %d entries from %s, want 17 from the pending %s", len(msgs), msgs[0].ID, ids[3])
+	}
+	s.Ack(ctx, ids[3])
+	if err := s.TrimCommands(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ = s.rdb.XRange(ctx, s.keys.Commands(), "-", "+").Result()
+	// Entries 15..19 were never delivered; 14 is the last delivered.
+	if len(msgs) != 6 || msgs[0].ID != ids[14] {
+		t.Fatalf("after the ack: %d entries from %s, want 6 from %s", len(msgs), msgs[0].ID, ids[14])
+	}
+}
