@@ -63,6 +63,10 @@ func (r *reader) catchUp(st *snapshotState) error {
 	if err != nil {
 		return err
 	}
+	if c.done(r.boundary.Server, r.boundary.File, r.boundary.Pos, r.boundary.GTID) {
+		r.boundary.Snapshot = "" // one session: the binlog from here is all new
+		return nil
+	}
 	r.snap = c
 	r.boundary.Snapshot = c.text
 	return nil

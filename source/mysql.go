@@ -84,7 +84,9 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		m.cfg.Log.Info().Str("position", from.String()).Msg("new task: starting at the current binlog position")
 	case from.File == "":
 		snap = &snapshotState{}
-	case from.Server == 0 || from.Server == serverID:
+	}
+	// A binlog position on this server must still be there.
+	if from.File != "" && (snap == nil || snap.Phase == "catchup") && (from.Server == 0 || from.Server == serverID) {
 		if err := binlogExists(conn, ep, from.File); err != nil {
 			if !errors.Is(err, ErrBinlogPurged) || m.cfg.SnapshotMode != "when_needed" {
 				return err
