@@ -25,6 +25,7 @@ type Column struct {
 	Type     string // COLUMN_TYPE, e.g. "bigint(20) unsigned", "enum('a','b')"
 	Unsigned bool
 	Binary   bool     // binary charset: BINARY, VARBINARY, BLOB
+	Latin1   bool     // latin1 charset (Windows-1252 in MySQL)
 	JSON     bool     // JSON type, or MariaDB's json_valid-checked LONGTEXT
 	Labels   []string // ENUM or SET labels, in declaration order
 	Key      bool     // part of the primary key

@@ -26,6 +26,7 @@ const (
 	kindEnum                  // index -> label
 	kindSet                   // bitmask -> "a,b"
 	kindText                  // character data -> string
+	kindLatin1                // latin1 (cp1252) character data -> UTF-8 string
 	kindBytes                 // binary data -> []byte
 	kindJSON                  // JSON text -> events.JSON
 )
@@ -72,9 +73,9 @@ func describe(e *replication.TableMapEvent, s *schema.Table) (*tableInfo, error)
 		if len(unsigned) > 0 {
 			isUnsigned = unsigned[i]
 		}
-		isBinary := sc.Binary
+		isBinary, isLatin1 := sc.Binary, sc.Latin1
 		if coll, ok := collations[i]; ok {
-			isBinary = coll == 63
+			isBinary, isLatin1 = coll == 63, latin1Collations[coll]
 		}
 		switch {
 		case e.IsEnumColumn(i):
@@ -83,6 +84,9 @@ func describe(e *replication.TableMapEvent, s *schema.Table) (*tableInfo, error)
 			t.kinds[i], t.labels[i] = kindSet, firstNonEmpty(sets[i], sc.Labels)
 		default:
 			t.kinds[i] = kindOf(e.ColumnType[i], isUnsigned, isBinary, sc.JSON)
+			if t.kinds[i] == kindText && isLatin1 {
+				t.kinds[i] = kindLatin1
+			}
 			if t.kinds[i] == kindBytes && strings.EqualFold(sc.DataType, "binary") {
 				t.pad[i] = sc.Length
 			}
@@ -215,6 +219,13 @@ func (t *tableInfo) value(i int, v any) (any, error) {
 		case []byte:
 			return string(x), nil
 		}
+	case kindLatin1:
+		switch x := v.(type) {
+		case string:
+			return latin1ToUTF8([]byte(x)), nil
+		case []byte:
+			return latin1ToUTF8(x), nil
+		}
 	case kindBytes:
 		var b []byte
 		switch x := v.(type) {
@@ -307,4 +318,43 @@ func toUint64(v any) (uint64, error) {
 		return uint64(x), nil
 	}
 	return 0, fmt.Errorf("unexpected %T for an unsigned integer", v)
+}
+
+// latin1Collations are the collation ids of MySQL's latin1, which is
+// Windows-1252.
+var latin1Collations = map[uint64]bool{5: true, 8: true, 15: true, 31: true, 47: true, 48: true, 49: true, 94: true}
+
+// cp1252 maps the bytes 0x80-0x9F of Windows-1252 to Unicode; the other
+// bytes are their own code points. Unassigned bytes map to themselves, as
+// MySQL does.
+var cp1252 = [32]rune{
+	0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
+	0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+}
+
+// latin1ToUTF8 decodes MySQL latin1 text.
+func latin1ToUTF8(b []byte) string {
+	ascii := true
+	for _, c := range b {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return string(b)
+	}
+	var sb strings.Builder
+	sb.Grow(len(b) * 2)
+	for _, c := range b {
+		switch {
+		case c < 0x80:
+			sb.WriteByte(c)
+		case c < 0xA0:
+			sb.WriteRune(cp1252[c-0x80])
+		default:
+			sb.WriteRune(rune(c))
+		}
+	}
+	return sb.String()
 }

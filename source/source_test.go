@@ -129,3 +129,20 @@ func TestDatagenResumesAfterCheckpoint(t *testing.T) {
 		t.Errorf("last checkpoint %+v", c2.cps[2])
 	}
 }
+
+func TestLatin1ToUTF8(t *testing.T) {
+	tests := []struct {
+		in   []byte
+		want string
+	}{
+		{[]byte("plain"), "plain"},
+		{[]byte{'c', 'a', 'f', 0xE9, ' ', 0x80}, "café €"},
+		{[]byte{0x93, 'q', 0x94, 0x81}, "\u201cq\u201d\u0081"},
+		{[]byte{0xFF}, "ÿ"},
+	}
+	for _, tt := range tests {
+		if got := latin1ToUTF8(tt.in); got != tt.want {
+			t.Errorf("latin1ToUTF8(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

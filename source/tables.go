@@ -92,6 +92,7 @@ func (c *tableCache) schema(db, name string) (*schema.Table, error) {
 		col.Key = k == "PRI"
 		col.Unsigned = strings.Contains(strings.ToLower(col.Type), "unsigned")
 		col.Binary = cs == "binary" || (cs == "" && isBinaryType(col.DataType))
+		col.Latin1 = cs == "latin1"
 		col.JSON = strings.EqualFold(col.DataType, "json")
 		col.Labels = schema.ParseLabels(col.Type)
 		col.Length = int(n)

@@ -23,7 +23,8 @@ const typesTable = `CREATE TABLE tm.types (
 	bit1 BIT(1), bit64 BIT(64),
 	dt DATE, dtm DATETIME(6), dtm0 DATETIME, ts TIMESTAMP(6) NULL, tm TIME(6), tm0 TIME, yr YEAR,
 	ch CHAR(10), vc VARCHAR(100), tx TEXT, bn BINARY(4), vb VARBINARY(10), bl BLOB,
-	en ENUM('a','b','c'), st SET('x','y','z'), js JSON
+	en ENUM('a','b','c'), st SET('x','y','z'), js JSON,
+	lat VARCHAR(10) CHARACTER SET latin1
 )`
 
 var typeRows = []struct {
@@ -38,7 +39,7 @@ var typeRows = []struct {
 			'9999-12-31', '9999-12-31 23:59:59.999999', '9999-12-31 23:59:59', '2038-01-19 03:14:07.999999',
 			'-838:59:59.000000', '838:59:59', 2155,
 			'abc', 'héllo 😀', '😀 text', 0x00ff, 0x00ff, 0x00ff00,
-			'c', 'x,z', '{"b":1,"a":[1,2.5,"x",null,true]}')`,
+			'c', 'x,z', '{"b":1,"a":[1,2.5,"x",null,true]}', 'café €')`,
 		want: map[string]string{
 			"id": `1`, "ti": `127`, "tiu": `255`, "si": `32767`, "siu": `65535`, "mi": `8388607`, "miu": `16777215`,
 			"i": `2147483647`, "iu": `4294967295`, "bi": `9223372036854775807`, "biu": `18446744073709551615`,
@@ -47,7 +48,7 @@ var typeRows = []struct {
 			"dt": `"9999-12-31"`, "dtm": `"9999-12-31T23:59:59.999999"`, "dtm0": `"9999-12-31T23:59:59"`,
 			"ts": `"2038-01-19T03:14:07.999999Z"`, "tm": `"-838:59:59.000000"`, "tm0": `"838:59:59"`, "yr": `2155`,
 			"ch": `"abc"`, "vc": `"héllo 😀"`, "tx": `"😀 text"`, "bn": `"AP8AAA=="`, "vb": `"AP8="`, "bl": `"AP8A"`,
-			"en": `"c"`, "st": `"x,z"`, "js": `{"b":1,"a":[1,2.5,"x",null,true]}`,
+			"en": `"c"`, "st": `"x,z"`, "js": `{"b":1,"a":[1,2.5,"x",null,true]}`, "lat": `"café €"`,
 		},
 	},
 	{
@@ -55,7 +56,7 @@ var typeRows = []struct {
 			-9223372036854775808, 0,
 			'-99999999999999999999999999999999999.999999999999999999999999999999', 0, -1.5, -2.2250738585072014e-308,
 			b'0', 0, '1000-01-01', '1000-01-01 00:00:00.000000', '1000-01-01 00:00:00', '1970-01-01 00:00:01.000000',
-			'-00:00:01.500000', '00:00:00', 1901, '', '', '', '', '', '', 'a', '', '[]')`,
+			'-00:00:01.500000', '00:00:00', 1901, '', '', '', '', '', '', 'a', '', '[]', '')`,
 		want: map[string]string{
 			"id": `2`, "ti": `-128`, "tiu": `0`, "si": `-32768`, "siu": `0`, "mi": `-8388608`, "miu": `0`,
 			"i": `-2147483648`, "iu": `0`, "bi": `-9223372036854775808`, "biu": `0`,
@@ -64,7 +65,7 @@ var typeRows = []struct {
 			"dt": `"1000-01-01"`, "dtm": `"1000-01-01T00:00:00.000000"`, "dtm0": `"1000-01-01T00:00:00"`,
 			"ts": `"1970-01-01T00:00:01.000000Z"`, "tm": `"-00:00:01.500000"`, "tm0": `"00:00:00"`, "yr": `1901`,
 			"ch": `""`, "vc": `""`, "tx": `""`, "bn": `"AAAAAA=="`, "vb": `""`, "bl": `""`,
-			"en": `"a"`, "st": `""`, "js": `[]`,
+			"en": `"a"`, "st": `""`, "js": `[]`, "lat": `""`,
 		},
 	},
 	{
@@ -88,8 +89,11 @@ func TestColumnTypeMatrix(t *testing.T) {
 			t.Fatalf("%s: %v", r.insert, err)
 		}
 	}
+	// A snapshot reads the same rows through the text protocol: the same
+	// values must come out.
+	e.command("cmd", "start", "task", "types-snap", "config", mysqlConfigSnapshot([]string{"tm.types"}))
 	cols := columnsOf(typeRows[0].want)
-	for _, task := range []string{"types-mp", "types-json"} {
+	for _, task := range []string{"types-mp", "types-json", "types-snap"} {
 		t.Run(task, func(t *testing.T) {
 			evs := e.waitEvents(task, len(typeRows), 10*time.Second)
 			for i, r := range typeRows {
