@@ -221,6 +221,7 @@ func (r *runner) keepLease(ctx context.Context) {
 	tick := time.NewTicker(r.t.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	renewed := time.Now()
+	failures := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -241,8 +242,13 @@ func (r *runner) keepLease(ctx context.Context) {
 				r.interrupt(ErrLeaseLostLocal)
 				return
 			}
-			r.log.Warn().Err(err).Msg("renewing the lease")
+			failures++
+			logRepeated(r.log, failures, err, "renewing the lease")
 			continue
+		}
+		if failures > 0 {
+			r.log.Info().Int("failures", failures).Msg("lease renewed again")
+			failures = 0
 		}
 		renewed = time.Now()
 		r.t.metrics.leaseRenewals.Inc()
@@ -371,6 +377,7 @@ func (r *runner) session(ctx context.Context) error {
 func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter) error {
 	var sb store.Batch
 	delay := newBackoff(50*time.Millisecond, 5*time.Second)
+	failures := 0
 	m := r.t.metrics
 	for {
 		b, err := em.take(ctx)
@@ -397,6 +404,10 @@ func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter)
 				m.lagSeconds.WithLabelValues(r.id).Set(float64(lag) / 1000)
 				em.wrote(lag)
 				delay.reset()
+				if failures > 0 {
+					r.log.Info().Int("failures", failures).Msg("writing again")
+					failures = 0
+				}
 				break
 			}
 			switch {
@@ -415,7 +426,8 @@ func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter)
 				}
 			default:
 				wait := delay.next()
-				r.log.Warn().Err(err).Dur("retry_in", wait).Msg("writing a batch; retrying")
+				failures++
+				logRepeated(r.log, failures, err, "writing a batch; retrying with backoff")
 				if err := sleepCtx(ctx, wait); err != nil {
 					return context.Cause(ctx)
 				}
@@ -423,6 +435,17 @@ func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter)
 		}
 		em.recycle(b)
 	}
+}
+
+// logRepeated logs the first of a run of failures as a warning and the
+// rest at debug level, except every 100th, so that an outage of Redis does
+// not flood the log with one line per task and retry.
+func logRepeated(log zerolog.Logger, n int, err error, msg string) {
+	ev := log.Debug()
+	if n == 1 || n%100 == 0 {
+		ev = log.Warn()
+	}
+	ev.Err(err).Int("failures", n).Msg(msg)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

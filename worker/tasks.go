@@ -49,6 +49,8 @@ type Tasks struct {
 	runCancel context.CancelFunc
 	drained   chan struct{}
 
+	touchFailures int // failed refreshes in a row; Run's goroutine only
+
 	mu      sync.Mutex // guards closing and runners
 	closing bool       // handing over: no new runners
 	runners map[string]*runner
@@ -261,7 +263,10 @@ func (t *Tasks) refresh(ctx context.Context) {
 	}
 	t.mu.Unlock()
 	if _, err := t.store.Touch(ctx, t.cfg.NodeID, entries); err != nil && ctx.Err() == nil {
-		t.log.Warn().Err(err).Msg("refreshing start entries")
+		t.touchFailures++
+		logRepeated(t.log, t.touchFailures, err, "refreshing start entries")
+	} else {
+		t.touchFailures = 0
 	}
 }
 
