@@ -197,7 +197,8 @@ func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
 }
 
 // Move asks this node's runners to move one task to each node of targets.
-// It picks the most recently acquired tasks.
+// It picks the tasks with the highest fencing tokens first, those whose
+// lock changed hands most often, so that long-settled tasks stay put.
 func (t *Tasks) Move(targets []string) {
 	t.mu.Lock()
 	rs := make([]*runner, 0, len(t.runners))
