@@ -310,6 +310,21 @@ func TestFailoverCommandMovesTheTask(t *testing.T) {
 	waitFor(t, 5*time.Second, "the task on n2", func() bool { return f.owners(tasks)[tasks[0]] == "n2" })
 	n := f.length(tasks[0])
 	waitFor(t, 5*time.Second, "n2 writing", func() bool { return f.length(tasks[0]) > n+100 })
+
+	// A stop, whichever node reads it, reaches the owner within a
+	// heartbeat (200ms here) and a bit.
+	f.publish("cmd", "stop", "task", tasks[0])
+	waitFor(t, 2*time.Second, "the task stopped", func() bool {
+		st, _ := f.st.Task(context.Background(), tasks[0])
+		return st.Status == "STOPPED" && f.owners(tasks)[tasks[0]] == ""
+	})
+	stopped := f.length(tasks[0])
+	time.Sleep(500 * time.Millisecond)
+	if f.length(tasks[0]) != stopped {
+		t.Errorf("a stopped task kept writing")
+	}
+	f.publish("cmd", "start", "task", tasks[0])
+	waitFor(t, 5*time.Second, "the task writing again", func() bool { return f.length(tasks[0]) > stopped+100 })
 	f.checkGapFree(tasks)
 }
 
