@@ -292,7 +292,11 @@ func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from o
 		}
 		switch {
 		case to == "":
-			log.Warn().Msg("no live node has room for the task (DATAINGEST_MAX_TASKS); it waits here")
+			ev := log.Warn()
+			if from == pending { // retried every inbox check: said once already
+				ev = log.Debug()
+			}
+			ev.Msg("no live node has room for the task (DATAINGEST_MAX_TASKS); it waits here")
 			return nil
 		case to != c.cfg.NodeID:
 			log.Info().Str("to", to).Msg("placing task on another node")
