@@ -33,4 +33,14 @@
 // process was the bottleneck and whether other load spoiled a round.
 // Nothing here is a pass/fail test: missing an aim is printed in the
 // summary, not reported as a failure.
+//
+// BenchmarkFailover runs three node processes with short intervals,
+// SIGKILLs the owner of a task ten times and prints the median and maximum
+// time from the kill to the task's next event, as fractions of the
+// contract's bound FAILOVER_TIMEOUT + TASK_MONITOR_INTERVAL + 2 s.
+//
+// BenchmarkCoordination runs three node processes with the default
+// intervals and 1, 100 and 1,000 idle DATAGEN tasks, and prints the Redis
+// commands per second the fleet spends per task (INFO's
+// total_commands_processed, which counts commands run inside scripts too).
 package bench
