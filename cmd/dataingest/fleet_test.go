@@ -103,14 +103,57 @@ func datagenTasks(f *fleet, n int, rate int) []string {
 
 func (f *fleet) waitAllRunning(tasks []string, d time.Duration) {
 	f.t.Helper()
-	waitFor(f.t, d, "every task running", func() bool {
+	deadline := time.Now().Add(d)
+	for {
+		all := true
 		for _, o := range f.owners(tasks) {
 			if o == "" {
-				return false
+				all = false
 			}
 		}
-		return true
-	})
+		if all {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.dump(tasks)
+			f.t.Fatalf("timed out after %v waiting for every task running", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// dump logs what Redis says of the tasks and the command group, and the
+// nodes' log lines about tasks without an owner, for a failed wait.
+func (f *fleet) dump(tasks []string) {
+	ctx := context.Background()
+	owners := f.owners(tasks)
+	var orphans []string
+	for _, id := range tasks {
+		st, _ := f.rdb.HGetAll(ctx, f.st.Keys().TaskStatus(id)).Result()
+		cf, _ := f.rdb.HMGet(ctx, f.st.Keys().TaskConfig(id), "desired", "gen", "handoff").Result()
+		f.t.Logf("task %s: owner %q status %v config %v", id, owners[id], st, cf)
+		if owners[id] == "" {
+			orphans = append(orphans, id)
+		}
+	}
+	pend, _ := f.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: f.st.Keys().Commands(), Group: "workers", Start: "-", End: "+", Count: 100}).Result()
+	for _, p := range pend {
+		msgs, _ := f.rdb.XRange(ctx, f.st.Keys().Commands(), p.ID, p.ID).Result()
+		var fields any
+		if len(msgs) == 1 {
+			fields = msgs[0].Values
+		}
+		f.t.Logf("pending %s on %s idle %v deliveries %d: %v", p.ID, p.Consumer, p.Idle, p.RetryCount, fields)
+	}
+	for id, p := range f.nodes {
+		for _, line := range strings.Split(p.Output(), "\n") {
+			for _, o := range orphans {
+				if strings.Contains(line, `"task":"`+o+`"`) && !strings.Contains(line, "task session started") {
+					f.t.Logf("%s: %s", id, line)
+				}
+			}
+		}
+	}
 }
 
 func maxLoad(load map[string]int) int {
