@@ -268,6 +268,14 @@ func (c *Consumer) resume(ctx context.Context, cmd store.Command, id string, fro
 // the node that runs it); otherwise the scheduler's placement decides
 // whether this node runs it or gives the entry to another node.
 func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from origin, log zerolog.Logger) error {
+	if c.tasks.Closing() {
+		// Handing over: the task goes to another node, whether it runs
+		// here or not; its own start entry is republished by the hand-over.
+		if !c.tasks.OwnsEntry(cmd.ID) {
+			c.tasks.republish(ctx, id, cmd.ID, "node "+c.cfg.NodeID+" shutting down")
+		}
+		return nil
+	}
 	if c.tasks.Poke(id) {
 		// Running here; the runner picks up a new gen. Its own entry
 		// stays pending.

@@ -118,15 +118,24 @@ func (t *Tasks) HasRoom() bool {
 
 // Poke makes the runner of task, if it runs here, look at the task's
 // desired state now instead of at its next heartbeat. It reports whether
-// the task runs here.
+// the task runs here and will go on running: false once hand-over began,
+// since then every task here is about to leave.
 func (t *Tasks) Poke(id string) bool {
 	t.mu.Lock()
 	r := t.runners[id]
+	closing := t.closing
 	t.mu.Unlock()
 	if r != nil {
 		signal(r.poke)
 	}
-	return r != nil
+	return r != nil && !closing
+}
+
+// Closing reports whether hand-over has begun.
+func (t *Tasks) Closing() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closing
 }
 
 // ErrShuttingDown means the node is handing its tasks over and starts no
@@ -277,9 +286,14 @@ func (t *Tasks) refresh(ctx context.Context) {
 // It does not wait for the command consumer: a start it applies meanwhile
 // finds the supervisor closing and republishes the command.
 func (t *Tasks) handOver() {
-	t.runCancel()
+	// Closing first: from here a start of a task running here is not a
+	// duplicate to acknowledge (the task is leaving) but a command to put
+	// back on the stream.
 	t.mu.Lock()
 	t.closing = true
+	t.mu.Unlock()
+	t.runCancel()
+	t.mu.Lock()
 	runners := make([]*runner, 0, len(t.runners))
 	for _, r := range t.runners {
 		runners = append(runners, r)
