@@ -269,9 +269,14 @@ func (c *Consumer) resume(ctx context.Context, cmd store.Command, id string, fro
 // whether this node runs it or gives the entry to another node.
 func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from origin, log zerolog.Logger) error {
 	if c.tasks.Closing() {
-		// Handing over: the task goes to another node, whether it runs
-		// here or not; its own start entry is republished by the hand-over.
-		if !c.tasks.OwnsEntry(cmd.ID) {
+		// Handing over. A task this node holds the lock of leaves with the
+		// hand-over (or, should that fail, by reclaim); the entry stays.
+		// Any other start goes back on the stream for another node.
+		holder, err := c.store.LockHolder(ctx, id)
+		if err != nil {
+			return err
+		}
+		if store.LockOwner(holder) != c.cfg.NodeID {
 			c.tasks.republish(ctx, id, cmd.ID, "node "+c.cfg.NodeID+" shutting down")
 		}
 		return nil
