@@ -56,6 +56,15 @@ func (s *Store) Heartbeat(ctx context.Context, n NodeInfo, ttl time.Duration) er
 	return nil
 }
 
+// DeleteHeartbeat deletes node's heartbeat key: the node no longer counts
+// as alive.
+func (s *Store) DeleteHeartbeat(ctx context.Context, node string) error {
+	if err := s.rdb.Del(ctx, s.keys.NodeHeartbeat(node)).Err(); err != nil {
+		return fmt.Errorf("removing heartbeat of %s: %w", node, err)
+	}
+	return nil
+}
+
 // RemoveNode deletes node's heartbeat and its entry in P:cluster:nodes, and
 // its consumer in the command group when nothing is pending on it.
 func (s *Store) RemoveNode(ctx context.Context, node string) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,6 +37,10 @@ type Consumer struct {
 	log    zerolog.Logger
 	m      *Metrics
 	done   chan struct{}
+
+	// applying serializes commands: the consumer's loop and the monitor's
+	// reclaims (Adopt) must not act on one entry, or one task, at once.
+	applying sync.Mutex
 }
 
 // NewConsumer returns the command consumer of a node.
@@ -125,13 +130,13 @@ func (c *Consumer) pending(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var todo []store.Command
+		c.applying.Lock()
 		for _, cmd := range cmds {
 			if !c.tasks.OwnsEntry(cmd.ID) {
-				todo = append(todo, cmd)
+				c.apply(ctx, cmd, pending)
 			}
 		}
-		c.Apply(ctx, todo, pending)
+		c.applying.Unlock()
 		if len(cmds) < page {
 			return nil
 		}
@@ -142,8 +147,10 @@ func (c *Consumer) pending(ctx context.Context) error {
 // Adopt applies entries this node reclaimed from dead nodes.
 func (c *Consumer) Adopt(ctx context.Context, cmds []store.Command) { c.Apply(ctx, cmds, reclaimed) }
 
-// Apply carries out commands in order.
+// Apply carries out commands in order, one at a time across callers.
 func (c *Consumer) Apply(ctx context.Context, cmds []store.Command, from origin) {
+	c.applying.Lock()
+	defer c.applying.Unlock()
 	for _, cmd := range cmds {
 		c.apply(ctx, cmd, from)
 	}

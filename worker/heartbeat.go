@@ -32,6 +32,10 @@ func (h *Heartbeat) Run(ctx context.Context) error {
 	defer tick.Stop()
 	failing := false
 	for {
+		if h.tasks.Closing() {
+			h.leave()
+			return nil
+		}
 		err := h.store.Heartbeat(ctx, store.NodeInfo{
 			NodeID: h.cfg.NodeID, Address: h.cfg.Address, Version: h.cfg.Version,
 			StartedAt: h.started.UnixMilli(), Tasks: h.tasks.IDs(), MaxTasks: h.cfg.MaxTasks,

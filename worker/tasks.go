@@ -292,6 +292,12 @@ func (t *Tasks) handOver() {
 	t.mu.Lock()
 	t.closing = true
 	t.mu.Unlock()
+	// Leave the fleet's view at once, so that no node places a task here.
+	hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
+	if err := t.store.DeleteHeartbeat(hctx, t.cfg.NodeID); err != nil {
+		t.log.Warn().Err(err).Msg("removing the heartbeat at hand-over")
+	}
+	hcancel()
 	t.runCancel()
 	t.mu.Lock()
 	runners := make([]*runner, 0, len(t.runners))

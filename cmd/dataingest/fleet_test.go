@@ -25,6 +25,13 @@ type fleet struct {
 	st    *store.Store
 	nodes map[string]*testenv.Process
 	env   []string // extra environment for every node
+	runs  []nodeRun
+}
+
+// nodeRun is one process of a node, kept for the logs of dead ones.
+type nodeRun struct {
+	id string
+	p  *testenv.Process
 }
 
 func newFleet(t *testing.T, extra ...string) *fleet {
@@ -36,6 +43,7 @@ func newFleet(t *testing.T, extra ...string) *fleet {
 
 func (f *fleet) start(id string) {
 	f.nodes[id] = testenv.StartProcess(f.t, f.bin, nodeEnv(f.redis.Addr, id, f.env...))
+	f.runs = append(f.runs, nodeRun{id, f.nodes[id]})
 }
 
 func (f *fleet) kill(id string) { f.nodes[id].Kill(f.t) }
@@ -145,11 +153,11 @@ func (f *fleet) dump(tasks []string) {
 		}
 		f.t.Logf("pending %s on %s idle %v deliveries %d: %v", p.ID, p.Consumer, p.Idle, p.RetryCount, fields)
 	}
-	for id, p := range f.nodes {
-		for _, line := range strings.Split(p.Output(), "\n") {
+	for i, run := range f.runs {
+		for _, line := range strings.Split(run.p.Output(), "\n") {
 			for _, o := range orphans {
 				if strings.Contains(line, `"task":"`+o+`"`) && !strings.Contains(line, "task session started") {
-					f.t.Logf("%s: %s", id, line)
+					f.t.Logf("%s#%d: %s", run.id, i, line)
 				}
 			}
 		}
