@@ -154,8 +154,9 @@ func (s *Store) Publish(ctx context.Context, fields map[string]string) (string, 
 }
 
 // DeadLetter copies a rejected command with its error to P:deadletter and
-// acknowledges it. The caller redacts secrets in c.Fields first.
-func (s *Store) DeadLetter(ctx context.Context, c Command, reason error) error {
+// acknowledges it, if it is still pending on consumer. The caller redacts
+// secrets in c.Fields first.
+func (s *Store) DeadLetter(ctx context.Context, consumer string, c Command, reason error) error {
 	vals := make([]any, 0, 2*len(c.Fields)+4)
 	for k, v := range c.Fields {
 		if k == "error" || k == "command_id" {
@@ -167,7 +168,8 @@ func (s *Store) DeadLetter(ctx context.Context, c Command, reason error) error {
 	if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.DeadLetter(), MaxLen: 10000, Approx: true, Values: vals}).Err(); err != nil {
 		return fmt.Errorf("dead-lettering command %s: %w", c.ID, err)
 	}
-	return s.Ack(ctx, c.ID)
+	_, err := s.AckOwned(ctx, consumer, c.ID)
+	return err
 }
 
 // DeadLetters returns the newest count entries of P:deadletter, newest first.

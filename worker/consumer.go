@@ -170,7 +170,7 @@ func (c *Consumer) apply(ctx context.Context, cmd store.Command, from origin) {
 		if raw, ok := cmd.Fields["config"]; ok {
 			cmd.Fields["config"] = task.RedactJSON(raw)
 		}
-		if err := c.store.DeadLetter(ctx, cmd, err); err != nil {
+		if err := c.store.DeadLetter(ctx, c.cfg.NodeID, cmd, err); err != nil {
 			log.Error().Err(err).Msg("dead-lettering command")
 		}
 	default:
@@ -183,6 +183,14 @@ func (c *Consumer) apply(ctx context.Context, cmd store.Command, from origin) {
 		name = "invalid"
 	}
 	c.m.commands.WithLabelValues(name, result).Inc()
+}
+
+// ack acknowledges an entry only while it is pending on this node: a node
+// that was paused may act on entries read before the pause that another
+// node has since claimed, and must not take them from it.
+func (c *Consumer) ack(ctx context.Context, id string) error {
+	_, err := c.store.AckOwned(ctx, c.cfg.NodeID, id)
+	return err
 }
 
 // errRejected marks a command that is malformed or names an unknown task.
@@ -258,14 +266,14 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 func (c *Consumer) resume(ctx context.Context, cmd store.Command, id string, from origin, log zerolog.Logger) error {
 	sc, err := c.store.LoadConfig(ctx, id)
 	if errors.Is(err, store.ErrUnknownTask) {
-		return c.store.Ack(ctx, cmd.ID)
+		return c.ack(ctx, cmd.ID)
 	}
 	if err != nil {
 		return err
 	}
 	if sc.Desired.State != store.DesiredRunning {
 		log.Info().Str("desired", sc.Desired.State).Msg("pending start of a task no longer wanted running")
-		return c.store.Ack(ctx, cmd.ID)
+		return c.ack(ctx, cmd.ID)
 	}
 	return c.run(ctx, cmd, id, from, log)
 }
@@ -294,7 +302,7 @@ func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from o
 		if c.tasks.OwnsEntry(cmd.ID) {
 			return nil
 		}
-		return c.store.Ack(ctx, cmd.ID)
+		return c.ack(ctx, cmd.ID)
 	}
 	holder, err := c.store.LockHolder(ctx, id)
 	if err != nil {
@@ -353,7 +361,7 @@ func (c *Consumer) runsElsewhere(ctx context.Context, cmd store.Command, id, hol
 	}
 	if from == fresh {
 		log.Info().Str("holder", owner).Msg("task runs on another node")
-		return c.store.Ack(ctx, cmd.ID)
+		return c.ack(ctx, cmd.ID)
 	}
 	alive, err := c.store.Alive(ctx, owner)
 	if err != nil {
@@ -395,7 +403,7 @@ func (c *Consumer) setDesired(ctx context.Context, cmd store.Command, id, desire
 			}
 		}
 	}
-	return c.store.Ack(ctx, cmd.ID)
+	return c.ack(ctx, cmd.ID)
 }
 
 // failover asks the task's owner to hand it to another node.
@@ -420,5 +428,5 @@ func (c *Consumer) failover(ctx context.Context, cmd store.Command, id string, l
 			}
 		}
 	}
-	return c.store.Ack(ctx, cmd.ID)
+	return c.ack(ctx, cmd.ID)
 }

@@ -108,7 +108,7 @@ func TestCLI(t *testing.T) {
 	}
 
 	// Dead letters never show a password.
-	st.DeadLetter(ctx, store.Command{ID: "1-1", Fields: map[string]string{"cmd": "start", "config": `{"password":"s3cret"`}}, os.ErrInvalid)
+	st.DeadLetter(ctx, "cli", store.Command{ID: "1-1", Fields: map[string]string{"cmd": "start", "config": `{"password":"s3cret"`}}, os.ErrInvalid)
 	if _, out, _ := ctl(t, "deadletters"); strings.Contains(out, "s3cret") || !strings.Contains(out, "invalid argument") {
 		t.Errorf("deadletters printed %q", out)
 	}
