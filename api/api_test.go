@@ -90,7 +90,7 @@ func TestAPI(t *testing.T) {
 
 	// A task's status, as a node writes it, and the node list.
 	ctx := context.Background()
-	st.PutConfig(ctx, "t2", `{"taskName":"n2","taskType":"DATAGEN"}`, "d", "n2", "DATAGEN", false)
+	st.PutConfig(ctx, "0-1", "t2", `{"taskName":"n2","taskType":"DATAGEN"}`, "d", "n2", "DATAGEN", false)
 	l, _, _, _ := st.AcquireLease(ctx, "t2", "node-1", time.Minute)
 	st.SetStatus(ctx, l, "state", "RUNNING", "events", "7", "lag_ms", "12", "position", "seq 7")
 	st.Heartbeat(ctx, store.NodeInfo{NodeID: "node-1", Address: ":8080", Tasks: []string{"t2"}}, time.Minute)

@@ -141,7 +141,7 @@ func (s *Store) Touch(ctx context.Context, consumer string, ids []string) ([]str
 // Publish appends a command to the command stream and returns its id.
 func (s *Store) Publish(ctx context.Context, fields map[string]string) (string, error) {
 	vals := make([]any, 0, 2*len(fields))
-	for _, k := range []string{"cmd", "task", "config", "request_id", "reason"} {
+	for _, k := range []string{"cmd", "task", "config", "request_id", "reason", "handover"} {
 		if v, ok := fields[k]; ok {
 			vals = append(vals, k, v)
 		}

@@ -201,3 +201,29 @@ func TestTrimCommandsKeepsPendingAndUndelivered(t *testing.T) {
 		t.Fatalf("after the ack: %d entries from %s, want 6 from %s", len(msgs), msgs[0].ID, ids[14])
 	}
 }
+
+func TestLaterCommandWins(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	if _, _, err := s.PutConfig(ctx, "100-5", "t1", `{"taskType":"DATAGEN"}`, "d1", "", "DATAGEN", false); err != nil {
+		t.Fatal(err)
+	}
+	// A stop read late, issued before the start: ignored.
+	if err := s.SetDesired(ctx, "100-4", "t1", DesiredStopped, false); !errors.Is(err, ErrStaleCommand) {
+		t.Fatalf("older stop: %v, want ErrStaleCommand", err)
+	}
+	if c, _ := s.LoadConfig(ctx, "t1"); c.Desired.State != DesiredRunning {
+		t.Fatalf("desired %q after an older stop", c.Desired.State)
+	}
+	if err := s.SetDesired(ctx, "101-0", "t1", DesiredStopped, false); err != nil {
+		t.Fatal(err)
+	}
+	// A start with another config, issued before that stop: ignored too.
+	if _, _, err := s.PutConfig(ctx, "100-9", "t1", `{"taskType":"DATAGEN","format":"json"}`, "d2", "", "DATAGEN", false); !errors.Is(err, ErrStaleCommand) {
+		t.Fatalf("older start: %v, want ErrStaleCommand", err)
+	}
+	c, _ := s.LoadConfig(ctx, "t1")
+	if c.Desired.State != DesiredStopped || c.Digest != "d1" {
+		t.Fatalf("after an older start: desired %q digest %q", c.Desired.State, c.Digest)
+	}
+}

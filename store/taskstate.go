@@ -16,6 +16,26 @@ type StoredConfig struct {
 	Desired Desired
 }
 
+// luaStale defines stale(id): whether command entry id is older than the
+// last command applied to the task (field cmd_id of KEYS[1]). Nodes apply
+// commands concurrently, so a command can arrive after a later one; the
+// later one wins, as the order of the stream says.
+const luaStale = `
+local function stale(id)
+  local last = redis.call('HGET', KEYS[1], 'cmd_id')
+  if not last then return false end
+  local am, as = string.match(id, '(%d+)-(%d+)')
+  local bm, bs = string.match(last, '(%d+)-(%d+)')
+  if not am or not bm then return false end
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+`
+
+// ErrStaleCommand means a later command for the task was applied already;
+// this one changes nothing.
+var ErrStaleCommand = fmt.Errorf("a later command for the task was applied already")
+
 // putConfigScript stores a task's config (when given and changed) and marks
 // the task desired-running.
 //
@@ -25,9 +45,11 @@ type StoredConfig struct {
 // ARGV[3] task name, ARGV[4] task type
 // ARGV[5] now, ms since the epoch
 // ARGV[6] '1' to bump gen even when unchanged (restart), else '0'
-// Returns {changed (0|1), gen}, or {-1, 0} when ARGV[1] is "" and no config
-// is stored.
-var putConfigScript = redis.NewScript(`
+// ARGV[7] the command's entry id
+// Returns {changed (0|1), gen}, {-1, 0} when ARGV[1] is "" and no config
+// is stored, or {-2, 0} when a later command was applied.
+var putConfigScript = redis.NewScript(luaStale + `
+if stale(ARGV[7]) then return {-2, 0} end
 local stored = redis.call('HGET', KEYS[1], 'digest')
 local changed = 0
 if ARGV[1] == '' then
@@ -36,7 +58,7 @@ elseif stored ~= ARGV[2] then
   redis.call('HSET', KEYS[1], 'config', ARGV[1], 'digest', ARGV[2], 'name', ARGV[3], 'type', ARGV[4], 'updated_at', ARGV[5])
   changed = 1
 end
-redis.call('HSET', KEYS[1], 'desired', 'running')
+redis.call('HSET', KEYS[1], 'desired', 'running', 'cmd_id', ARGV[7])
 local gen
 if (changed == 1 and stored) or ARGV[6] == '1' then
   gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
@@ -49,19 +71,23 @@ return {changed, gen}
 // ErrNoConfig means a start without a config named a task with none stored.
 var ErrNoConfig = fmt.Errorf("no config stored")
 
-// PutConfig stores task's config (sealedJSON empty: keep the stored one),
-// marks it desired-running and adds it to P:cluster:tasks. restart bumps
-// the generation so a running owner restarts it. It reports whether the
-// config changed and the resulting generation.
-func (s *Store) PutConfig(ctx context.Context, task, sealedJSON, digest, name, typ string, restart bool) (changed bool, gen int64, err error) {
+// PutConfig applies start or restart command cmdID: it stores task's config
+// (sealedJSON empty: keep the stored one), marks it desired-running and adds
+// it to P:cluster:tasks. restart bumps the generation so a running owner
+// restarts it. It reports whether the config changed and the resulting
+// generation; ErrStaleCommand when a later command was applied already.
+func (s *Store) PutConfig(ctx context.Context, cmdID, task, sealedJSON, digest, name, typ string, restart bool) (changed bool, gen int64, err error) {
 	bump := "0"
 	if restart {
 		bump = "1"
 	}
 	res, err := putConfigScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)},
-		sealedJSON, digest, name, typ, s.nowMs(), bump).Slice()
+		sealedJSON, digest, name, typ, s.nowMs(), bump, cmdID).Slice()
 	if err != nil {
 		return false, 0, fmt.Errorf("storing config of task %s: %w", task, err)
+	}
+	if toInt(res[0]) == -2 {
+		return false, 0, fmt.Errorf("command %s for task %s: %w", cmdID, task, ErrStaleCommand)
 	}
 	if toInt(res[0]) < 0 {
 		return false, 0, fmt.Errorf("task %s: %w; a first start needs a config", task, ErrNoConfig)
@@ -75,11 +101,13 @@ func (s *Store) PutConfig(ctx context.Context, task, sealedJSON, digest, name, t
 // setDesiredScript sets the desired state of a task that has a config.
 //
 // KEYS[1] P:task:config:{ID}
-// ARGV[1] desired state, ARGV[2] '1' to bump gen
-// Returns 1 set, 0 no such task.
-var setDesiredScript = redis.NewScript(`
+// ARGV[1] desired state, ARGV[2] '1' to bump gen, ARGV[3] the command's
+// entry id
+// Returns 1 set, 0 no such task, -2 a later command was applied.
+var setDesiredScript = redis.NewScript(luaStale + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'desired', ARGV[1])
+if stale(ARGV[3]) then return -2 end
+redis.call('HSET', KEYS[1], 'desired', ARGV[1], 'cmd_id', ARGV[3])
 if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[1], 'gen', 1) end
 return 1
 `)
@@ -87,19 +115,23 @@ return 1
 // ErrUnknownTask means a command named a task that has no stored config.
 var ErrUnknownTask = fmt.Errorf("unknown task")
 
-// SetDesired records what an operator asked of task; bump also bumps its
-// generation. It returns ErrUnknownTask for a task without a config.
-func (s *Store) SetDesired(ctx context.Context, task, state string, bump bool) error {
+// SetDesired applies command cmdID, which asks that task be state; bump
+// also bumps its generation. It returns ErrUnknownTask for a task without a
+// config, ErrStaleCommand when a later command was applied already.
+func (s *Store) SetDesired(ctx context.Context, cmdID, task, state string, bump bool) error {
 	b := "0"
 	if bump {
 		b = "1"
 	}
-	n, err := setDesiredScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)}, state, b).Int()
+	n, err := setDesiredScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)}, state, b, cmdID).Int()
 	if err != nil {
 		return fmt.Errorf("setting task %s %s: %w", task, state, err)
 	}
-	if n == 0 {
+	switch n {
+	case 0:
 		return fmt.Errorf("task %s: %w", task, ErrUnknownTask)
+	case -2:
+		return fmt.Errorf("command %s for task %s: %w", cmdID, task, ErrStaleCommand)
 	}
 	return nil
 }

@@ -206,6 +206,9 @@ func (c *Consumer) dispatch(ctx context.Context, cmd store.Command, name, id str
 	}
 	switch name {
 	case "start", "restart":
+		if cmd.Fields["handover"] == "1" && from == fresh {
+			from = reclaimed // a node handing over: resume, and place it
+		}
 		if from != fresh {
 			return c.resume(ctx, cmd, id, from, log)
 		}
@@ -249,9 +252,13 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 		}
 		sealed, digest, name, typ = string(b), c.cfg.Sealer.Digest(cfg), cfg.TaskName, string(cfg.TaskType)
 	}
-	changed, gen, err := c.store.PutConfig(ctx, id, sealed, digest, name, typ, restart)
+	changed, gen, err := c.store.PutConfig(ctx, cmd.ID, id, sealed, digest, name, typ, restart)
 	if errors.Is(err, store.ErrNoConfig) {
 		return reject("%v", err)
+	}
+	if errors.Is(err, store.ErrStaleCommand) {
+		log.Info().Msg("start older than a command applied already: only the stored state counts")
+		return c.resume(ctx, cmd, id, fresh, log)
 	}
 	if err != nil {
 		return err
@@ -379,9 +386,13 @@ func (c *Consumer) runsElsewhere(ctx context.Context, cmd store.Command, id, hol
 // acts on it at its next lease renewal; when no node runs the task, this
 // node takes the lock and applies it itself.
 func (c *Consumer) setDesired(ctx context.Context, cmd store.Command, id, desired, state string, log zerolog.Logger) error {
-	err := c.store.SetDesired(ctx, id, desired, false)
+	err := c.store.SetDesired(ctx, cmd.ID, id, desired, false)
 	if errors.Is(err, store.ErrUnknownTask) {
 		return reject("%v", err)
+	}
+	if errors.Is(err, store.ErrStaleCommand) {
+		log.Info().Msg(cmd.Fields["cmd"] + " older than a command applied already: ignored")
+		return c.ack(ctx, cmd.ID)
 	}
 	if err != nil {
 		return err

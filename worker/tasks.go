@@ -328,7 +328,9 @@ func (t *Tasks) handOver() {
 // republish writes a new start entry for task and then acknowledges the old
 // one, so that the task is never without a start entry.
 func (t *Tasks) republish(ctx context.Context, id, entry, reason string) {
-	if _, err := t.store.Publish(ctx, map[string]string{"cmd": "start", "task": id, "reason": reason}); err != nil {
+	// handover marks a start that only moves the task: it does not count
+	// as an operator's command (it cannot undo a stop issued meanwhile).
+	if _, err := t.store.Publish(ctx, map[string]string{"cmd": "start", "task": id, "reason": reason, "handover": "1"}); err != nil {
 		t.log.Warn().Err(err).Str("task", id).Msg("republishing start")
 		return
 	}
