@@ -80,6 +80,41 @@ func (f *Fleet) Place(ctx context.Context) (string, error) {
 	return f.place(ctx, false)
 }
 
+// PlaceNear is Place, except that this node keeps the task when it has
+// room and at most one task more than the chosen node: for tasks that must
+// move at once (a dead or stopping node's), where handing them on would
+// cost seconds and balance evens out the rest. It reads the fleet afresh,
+// since nodes are leaving it.
+func (f *Fleet) PlaceNear(ctx context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nodes = nil // nodes are dying: look at the fleet now, not a second ago
+	nodes, err := f.view(ctx)
+	if err != nil {
+		return "", err
+	}
+	to := Place(nodes, f.self)
+	var best, self *Node
+	for i := range nodes {
+		switch nodes[i].ID {
+		case to:
+			best = &nodes[i]
+		case f.self:
+			self = &nodes[i]
+		}
+	}
+	if to == f.self {
+		self = best
+	}
+	if self != nil && self.hasRoom() && (best == nil || self.Tasks <= best.Tasks+1) {
+		to, best = f.self, self
+	}
+	if best != nil {
+		best.Tasks++
+	}
+	return to, nil
+}
+
 // PlaceElsewhere is Place among the nodes other than this one.
 func (f *Fleet) PlaceElsewhere(ctx context.Context) (string, error) {
 	return f.place(ctx, true)
@@ -88,6 +123,9 @@ func (f *Fleet) PlaceElsewhere(ctx context.Context) (string, error) {
 func (f *Fleet) place(ctx context.Context, elsewhere bool) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if elsewhere {
+		f.nodes = nil // a failover is rare: always look at the fleet now
+	}
 	nodes, err := f.view(ctx)
 	if err != nil {
 		return "", err

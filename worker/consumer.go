@@ -53,8 +53,12 @@ func (c *Consumer) Done() <-chan struct{} { return c.done }
 
 // inboxEvery is how often the consumer looks for entries given to it, and
 // how long a read of the stream blocks: together two Redis commands every
-// three seconds for an idle node (see BenchmarkCoordination).
-const inboxEvery = 3 * time.Second
+// three seconds for an idle node (see BenchmarkCoordination). With a short
+// FAILOVER_TIMEOUT it is a quarter of that, so that a node finds an entry
+// given to it well before the entry looks orphaned to the other nodes.
+func (c *Consumer) inboxEvery() time.Duration {
+	return max(min(3*time.Second, c.cfg.FailoverTimeout/4), 100*time.Millisecond)
+}
 
 // Run consumes commands until ctx ends. Commands already read when ctx ends
 // are still applied, with a short deadline of their own.
@@ -73,7 +77,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	lastInbox := time.Now()
 	for ctx.Err() == nil {
-		cmds, err := c.store.ReadCommands(ctx, c.cfg.NodeID, ">", 16, inboxEvery)
+		cmds, err := c.store.ReadCommands(ctx, c.cfg.NodeID, ">", 16, c.inboxEvery())
 		if err != nil {
 			c.fail(ctx, delay, err)
 			continue
@@ -81,7 +85,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		delay.reset()
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		c.Apply(actx, cmds, fresh)
-		if time.Since(lastInbox) >= inboxEvery {
+		if time.Since(lastInbox) >= c.inboxEvery() {
 			lastInbox = time.Now()
 			if err := c.inbox(actx); err != nil && ctx.Err() == nil {
 				c.log.Warn().Err(err).Msg("reading entries given to this node")
@@ -321,7 +325,11 @@ func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from o
 	// Nobody runs it: place it. Entries given to this node stay unless it
 	// has no room, so that a stale view of the fleet cannot bounce them.
 	if from != pending || !c.tasks.HasRoom() {
-		to, err := c.placer.Place(ctx)
+		place := c.placer.Place
+		if from == reclaimed { // a dead or stopping node's task: move it now
+			place = c.placer.PlaceNear
+		}
+		to, err := place(ctx)
 		if err != nil {
 			return err
 		}

@@ -61,6 +61,9 @@ type Placer interface {
 	// Place returns the node that should run a task nobody runs, "" when
 	// no live node has room.
 	Place(ctx context.Context) (string, error)
+	// PlaceNear is Place, but keeps the task here when this node has room
+	// and at most one task more than the node Place would choose.
+	PlaceNear(ctx context.Context) (string, error)
 	// PlaceElsewhere is Place among the other nodes.
 	PlaceElsewhere(ctx context.Context) (string, error)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"math"
 	"sort"
 	"strings"
@@ -335,6 +336,11 @@ func TestSIGTERMHandOverInAFleet(t *testing.T) {
 		return true
 	})
 	t.Logf("hand-over after SIGTERM took %v", time.Since(start))
+	if os.Getenv("DATAINGEST_TEST_DUMP") != "" {
+		for _, r := range f.runs {
+			t.Logf("%s output:\n%s", r.id, r.p.Output())
+		}
+	}
 	if code, err := f.nodes[victim].Wait(5 * time.Second); code != 0 || err != nil {
 		t.Errorf("SIGTERM exit %d %v", code, err)
 	}
@@ -358,7 +364,17 @@ func TestFailoverCommandMovesTheTask(t *testing.T) {
 		return ok
 	})
 	f.publish("cmd", "failover", "task", tasks[0])
-	waitFor(t, 5*time.Second, "the task on n2", func() bool { return f.owners(tasks)[tasks[0]] == "n2" })
+	deadline := time.Now().Add(5 * time.Second)
+	for f.owners(tasks)[tasks[0]] != "n2" {
+		if time.Now().After(deadline) {
+			f.dump(tasks)
+			for _, r := range f.runs {
+				t.Logf("%s output:\n%s", r.id, tail(r.p.Output(), 15))
+			}
+			t.Fatal("timed out waiting for the task on n2")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	n := f.length(tasks[0])
 	waitFor(t, 5*time.Second, "n2 writing", func() bool { return f.length(tasks[0]) > n+100 })
 
