@@ -136,18 +136,7 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	f.waitAllRunning(tasks, 20*time.Second)
-	lengths := map[string]int64{}
-	for _, id := range tasks {
-		lengths[id] = f.length(id)
-	}
-	waitFor(t, 20*time.Second, "every task writing again", func() bool {
-		for _, id := range tasks {
-			if f.length(id) <= lengths[id] {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(t, 20*time.Second, "every task writing again", f.writingAgain(tasks, f.lengths(tasks)))
 	f.checkGapFree(tasks)
 	var total int64
 	for _, id := range tasks {

@@ -165,6 +165,39 @@ func (f *fleet) dump(tasks []string) {
 	}
 }
 
+// allMovedFrom reports whether every task has an owner other than node.
+func (f *fleet) allMovedFrom(tasks []string, node string) func() bool {
+	return func() bool {
+		for _, o := range f.owners(tasks) {
+			if o == node || o == "" {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// writingAgain reports whether every task's stream grew past lengths.
+func (f *fleet) writingAgain(tasks []string, lengths map[string]int64) func() bool {
+	return func() bool {
+		for _, id := range tasks {
+			if f.length(id) <= lengths[id] {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// lengths returns each task's stream length now.
+func (f *fleet) lengths(tasks []string) map[string]int64 {
+	out := map[string]int64{}
+	for _, id := range tasks {
+		out[id] = f.length(id)
+	}
+	return out
+}
+
 func maxLoad(load map[string]int) int {
 	m := 0
 	for _, n := range load {
@@ -232,22 +265,11 @@ func TestFailoverAfterSIGKILL(t *testing.T) {
 		}
 	}
 	sort.Strings(theirs)
-	lengths := map[string]int64{}
 	f.kill(victim)
 	killed := time.Now()
-	for _, id := range theirs {
-		lengths[id] = f.length(id)
-	}
 	// FAILOVER_TIMEOUT 2s + TASK_MONITOR_INTERVAL 1s + 2s.
 	bound := 5 * time.Second
-	waitFor(t, bound+2*time.Second, "the dead node's tasks writing again", func() bool {
-		for _, id := range theirs {
-			if f.length(id) <= lengths[id] {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(t, bound+2*time.Second, "the dead node's tasks writing again", f.writingAgain(theirs, f.lengths(theirs)))
 	took := time.Since(killed)
 	t.Logf("%d tasks failed over from %s in %v (bound %v)", len(theirs), victim, took, bound)
 	if took > bound {
@@ -282,14 +304,7 @@ func TestPausedOwnerWritesNothing(t *testing.T) {
 	f.waitAllRunning(tasks, 10*time.Second)
 	victim := f.owners(tasks)[tasks[0]]
 	f.nodes[victim].Pause(t)
-	waitFor(t, 10*time.Second, "the paused node's tasks to move", func() bool {
-		for _, o := range f.owners(tasks) {
-			if o == victim || o == "" {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(t, 10*time.Second, "the paused node's tasks to move", f.allMovedFrom(tasks, victim))
 	moved := f.length(tasks[0])
 	waitFor(t, 5*time.Second, "the new owner writing", func() bool { return f.length(tasks[0]) > moved+200 })
 	f.nodes[victim].Resume(t)
@@ -315,26 +330,8 @@ func TestSIGTERMHandOverInAFleet(t *testing.T) {
 	victim := f.owners(tasks)[tasks[0]]
 	f.nodes[victim].Signal(t, syscall.SIGTERM)
 	start := time.Now()
-	waitFor(t, 5*time.Second, "every task on the other node", func() bool {
-		for _, o := range f.owners(tasks) {
-			if o == victim || o == "" {
-				return false
-			}
-		}
-		return true
-	})
-	lengths := map[string]int64{}
-	for _, id := range tasks {
-		lengths[id] = f.length(id)
-	}
-	waitFor(t, 5*time.Second-time.Since(start), "every task writing", func() bool {
-		for _, id := range tasks {
-			if f.length(id) <= lengths[id] {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(t, 5*time.Second, "every task on the other node", f.allMovedFrom(tasks, victim))
+	waitFor(t, 5*time.Second-time.Since(start), "every task writing", f.writingAgain(tasks, f.lengths(tasks)))
 	t.Logf("hand-over after SIGTERM took %v", time.Since(start))
 	if os.Getenv("DATAINGEST_TEST_DUMP") != "" {
 		for _, r := range f.runs {
