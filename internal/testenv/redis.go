@@ -26,19 +26,44 @@ const (
 // keeps an append-only file (fsynced every second), so data survives Stop,
 // Kill and Restart; RDB snapshots are off.
 type Redis struct {
-	Addr string // "127.0.0.1:PORT"
-	Port int
-	Dir  string // data directory, holding redis.conf and redis.log too
+	Addr    string // "127.0.0.1:PORT"
+	Port    int
+	Dir     string // data directory, holding redis.conf and redis.log too
+	TLSAddr string // "127.0.0.1:PORT" of the TLS port, with WithTLS
 
-	d *daemon
+	opts redisOptions
+	d    *daemon
+}
+
+// RedisOption configures StartRedis.
+type RedisOption func(*redisOptions)
+
+type redisOptions struct {
+	password          string
+	cert, key, caCert string
+}
+
+// WithPassword makes the server require AUTH with password (requirepass).
+func WithPassword(password string) RedisOption {
+	return func(o *redisOptions) { o.password = password }
+}
+
+// WithTLS adds a TLS port (TLSAddr) serving certFile and keyFile; clients
+// need not present certificates. The plain port stays open for the tests.
+func WithTLS(certFile, keyFile, caFile string) RedisOption {
+	return func(o *redisOptions) { o.cert, o.key, o.caCert = certFile, keyFile, caFile }
 }
 
 // StartRedis starts a redis-server from PATH in t.TempDir() on a free port
 // and waits until it answers PING. t.Cleanup kills it.
-func StartRedis(t testing.TB) *Redis {
+func StartRedis(t testing.TB, opts ...RedisOption) *Redis {
 	t.Helper()
 	path := mustLookBinary(t, "redis-server")
-	r, err := startRedis(path, t.TempDir())
+	var o redisOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	r, err := startRedis(path, t.TempDir(), o)
 	if err != nil {
 		t.Fatalf("starting redis-server: %v", err)
 	}
@@ -52,11 +77,11 @@ func StartRedis(t testing.TB) *Redis {
 
 // startRedis starts redis-server in dir, trying another port when the chosen
 // one is taken.
-func startRedis(path, dir string) (*Redis, error) {
+func startRedis(path, dir string, o redisOptions) (*Redis, error) {
 	var err error
 	for range startAttempts {
 		var r *Redis
-		if r, err = tryStartRedis(path, dir); !errors.Is(err, errAddrInUse) {
+		if r, err = tryStartRedis(path, dir, o); !errors.Is(err, errAddrInUse) {
 			return r, err
 		}
 	}
@@ -64,12 +89,12 @@ func startRedis(path, dir string) (*Redis, error) {
 }
 
 // tryStartRedis starts redis-server in dir on a free port.
-func tryStartRedis(path, dir string) (*Redis, error) {
+func tryStartRedis(path, dir string, o redisOptions) (*Redis, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	r, err := newRedis(path, dir, port)
+	r, err := newRedis(path, dir, port, o)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +105,15 @@ func tryStartRedis(path, dir string) (*Redis, error) {
 }
 
 // newRedis writes the config for a server in dir on port.
-func newRedis(path, dir string, port int) (*Redis, error) {
-	r := &Redis{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, Dir: dir}
+func newRedis(path, dir string, port int, o redisOptions) (*Redis, error) {
+	r := &Redis{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, Dir: dir, opts: o}
+	if o.cert != "" {
+		tlsPort, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		r.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
+	}
 	conf := filepath.Join(dir, "redis.conf")
 	if err := os.WriteFile(conf, []byte(r.config()), 0o644); err != nil {
 		return nil, fmt.Errorf("writing redis config: %w", err)
@@ -110,6 +142,15 @@ func (r *Redis) config() string {
 		"appendfsync everysec",
 		`save ""`,
 	}
+	if r.opts.password != "" {
+		lines = append(lines, "requirepass "+strconv.Quote(r.opts.password))
+	}
+	if r.TLSAddr != "" {
+		_, port, _ := net.SplitHostPort(r.TLSAddr)
+		lines = append(lines, "tls-port "+port,
+			"tls-cert-file "+strconv.Quote(r.opts.cert), "tls-key-file "+strconv.Quote(r.opts.key),
+			"tls-ca-cert-file "+strconv.Quote(r.opts.caCert), "tls-auth-clients no")
+	}
 	return strings.Join(lines, "\n") + "\n"
 }
 
@@ -129,7 +170,8 @@ func (r *Redis) ping() error {
 	if err != nil {
 		return err
 	}
-	if line = strings.TrimSpace(line); line != "+PONG" {
+	// With a password, -NOAUTH also says the server is up and serving.
+	if line = strings.TrimSpace(line); line != "+PONG" && !strings.HasPrefix(line, "-NOAUTH") {
 		return fmt.Errorf("PING answered %q", line)
 	}
 	return nil
@@ -142,7 +184,7 @@ func (r *Redis) ping() error {
 // and a PING on a paused server takes about 5 s to fail whatever the context.
 func (r *Redis) Client(t testing.TB) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: r.Addr, ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: r.Addr, Password: r.opts.password, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }

@@ -97,7 +97,7 @@ func TestRedisPortTakenIsDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	r, err := newRedis(mustLookBinary(t, "redis-server"), t.TempDir(), l.Addr().(*net.TCPAddr).Port)
+	r, err := newRedis(mustLookBinary(t, "redis-server"), t.TempDir(), l.Addr().(*net.TCPAddr).Port, redisOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
