@@ -106,17 +106,30 @@ func (s *Store) DeleteConsumerIfIdle(ctx context.Context, consumer string) error
 }
 
 // Nodes lists the nodes of P:cluster:nodes with their heartbeats, sorted
-// by id; a node whose heartbeat expired is listed with Alive false.
+// by id; a node whose heartbeat expired is listed with Alive false. The
+// heartbeats are read in one pipeline.
 func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.ClusterNodes(), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.keys.ClusterNodes(), err)
 	}
+	gets := make([]*redis.StringCmd, len(zs))
+	if len(zs) > 0 {
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, z := range zs {
+				gets[i] = p.Get(ctx, s.keys.NodeHeartbeat(fmt.Sprint(z.Member)))
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("reading heartbeats: %w", err)
+		}
+	}
 	out := make([]NodeInfo, 0, len(zs))
-	for _, z := range zs {
+	for i, z := range zs {
 		id := fmt.Sprint(z.Member)
 		n := NodeInfo{NodeID: id, LastHeartbeat: int64(z.Score), Tasks: []string{}}
-		b, err := s.rdb.Get(ctx, s.keys.NodeHeartbeat(id)).Bytes()
+		b, err := gets[i].Bytes()
 		switch {
 		case errors.Is(err, redis.Nil):
 		case err != nil:
@@ -150,28 +163,14 @@ type TaskInfo struct {
 // Task returns one task's info; ErrUnknownTask when it has neither config
 // nor status.
 func (s *Store) Task(ctx context.Context, id string) (TaskInfo, error) {
-	var st, cf *redis.MapStringStringCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		st = p.HGetAll(ctx, s.keys.TaskStatus(id))
-		cf = p.HGetAll(ctx, s.keys.TaskConfig(id))
-		return nil
-	})
+	ts, err := s.tasks(ctx, []string{id})
 	if err != nil {
-		return TaskInfo{}, fmt.Errorf("reading task %s: %w", id, err)
+		return TaskInfo{}, err
 	}
-	status, conf := st.Val(), cf.Val()
-	if len(status) == 0 && len(conf) == 0 {
+	if len(ts) == 0 {
 		return TaskInfo{}, fmt.Errorf("task %s: %w", id, ErrUnknownTask)
 	}
-	state := status["state"]
-	if state == "" {
-		state = "PENDING"
-	}
-	return TaskInfo{
-		TaskID: id, TaskName: conf["name"], TaskType: conf["type"], Desired: conf["desired"],
-		Status: state, Node: status["node"], Events: toInt(status["events"]), LagMs: toInt(status["lag_ms"]),
-		Position: status["position"], Error: status["error"], UpdatedAt: toInt(status["updated_at"]),
-	}, nil
+	return ts[0], nil
 }
 
 // Tasks lists every task of P:cluster:tasks, sorted by id.
@@ -181,16 +180,43 @@ func (s *Store) Tasks(ctx context.Context) ([]TaskInfo, error) {
 		return nil, fmt.Errorf("reading %s: %w", s.keys.ClusterTasks(), err)
 	}
 	sort.Strings(ids)
+	return s.tasks(ctx, ids)
+}
+
+// tasks reads the status and the config's name, type and desired state of
+// each task in one pipeline, leaving out tasks that have neither.
+func (s *Store) tasks(ctx context.Context, ids []string) ([]TaskInfo, error) {
 	out := make([]TaskInfo, 0, len(ids))
-	for _, id := range ids {
-		t, err := s.Task(ctx, id)
-		if errors.Is(err, ErrUnknownTask) {
+	if len(ids) == 0 {
+		return out, nil
+	}
+	sts := make([]*redis.MapStringStringCmd, len(ids))
+	cfs := make([]*redis.SliceCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			sts[i] = p.HGetAll(ctx, s.keys.TaskStatus(id))
+			cfs[i] = p.HMGet(ctx, s.keys.TaskConfig(id), "name", "type", "desired")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading tasks: %w", err)
+	}
+	for i, id := range ids {
+		status, conf := sts[i].Val(), cfs[i].Val()
+		name, typ, desired := toString(conf[0]), toString(conf[1]), toString(conf[2])
+		if len(status) == 0 && desired == "" {
 			continue
 		}
-		if err != nil {
-			return nil, err
+		state := status["state"]
+		if state == "" {
+			state = "PENDING"
 		}
-		out = append(out, t)
+		out = append(out, TaskInfo{
+			TaskID: id, TaskName: name, TaskType: typ, Desired: desired,
+			Status: state, Node: status["node"], Events: toInt(status["events"]), LagMs: toInt(status["lag_ms"]),
+			Position: status["position"], Error: status["error"], UpdatedAt: toInt(status["updated_at"]),
+		})
 	}
 	return out, nil
 }
