@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,11 +171,33 @@ func (e *env) waitEvents(task string, n int, d time.Duration) []event {
 
 // mysqlConfig is a MYSQL_CDC task config on the shared MariaDB.
 func mysqlConfig(tables []string, extra string) string {
+	return cdcConfigOn(mariadb, "never", tables, extra)
+}
+
+// cdcConfigOn is a MYSQL_CDC task config reading tables from m; extra is
+// appended to the JSON object (`,"format":"json"`).
+func cdcConfigOn(m *testenv.MariaDB, snapshotMode string, tables []string, extra string) string {
 	t, _ := json.Marshal(tables)
-	cfg := fmt.Sprintf(`{"taskName":"test","taskType":"MYSQL_CDC","snapshotMode":"never",
-		"dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],
-		"cdcTables":%s%s}`, mariadb.Port, testenv.MariaDBUser, testenv.MariaDBPassword, t, extra)
-	return strings.Join(strings.Fields(cfg), " ")
+	return fmt.Sprintf(`{"taskName":"test","taskType":"MYSQL_CDC","snapshotMode":%q,"dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],"cdcTables":%s%s}`,
+		snapshotMode, m.Port, testenv.MariaDBUser, testenv.MariaDBPassword, t, extra)
+}
+
+// checkRows waits for n events of task and checks that they are exactly n,
+// the rows with ids 0..n-1 in order: no gap, no duplicate.
+func (e *env) checkRows(task string, n int, d time.Duration) []event {
+	e.t.Helper()
+	e.waitEvents(task, n, d)
+	time.Sleep(300 * time.Millisecond) // nothing more may arrive
+	evs := e.events(task)
+	if len(evs) != n {
+		e.t.Fatalf("got %d events, want %d", len(evs), n)
+	}
+	for i, ev := range evs {
+		if got := ev.Env["after"].(map[string]any)["id"]; fmt.Sprint(got) != fmt.Sprint(i) {
+			e.t.Fatalf("event %d is row %v: gap or duplicate", i, got)
+		}
+	}
+	return evs
 }
 
 // toJSON renders an envelope field for comparisons.

@@ -126,18 +126,9 @@ func TestMySQLResumeAfterStopAndNodeRestart(t *testing.T) {
 	insert(100, 150)
 	e.startNode("n1")
 	insert(150, 200)
-	evs := e.waitEvents("t2", 200, 15*time.Second)
-	time.Sleep(300 * time.Millisecond)
-	evs = e.events("t2")
-	if len(evs) != 200 {
-		t.Fatalf("got %d events, want 200", len(evs))
-	}
-	for i, ev := range evs {
+	for i, ev := range e.checkRows("t2", 200, 15*time.Second) {
 		if ev.Raw[0] != '{' {
 			t.Fatalf("event %d is not JSON: %q", i, ev.Raw[:8])
-		}
-		if got := ev.Env["after"].(map[string]any)["id"]; fmt.Sprint(got) != fmt.Sprint(i) {
-			t.Fatalf("event %d has id %v: gap or duplicate", i, got)
 		}
 	}
 }
