@@ -280,15 +280,22 @@ func TestFailoverAfterSIGKILL(t *testing.T) {
 			t.Errorf("task %s owned by %q after failover", id, o)
 		}
 	}
-	// The dead node's consumer goes once its entries are reclaimed.
-	waitFor(t, 10*time.Second, "the dead consumer removed", func() bool {
+	// The dead node's consumer goes once its entries are reclaimed, its
+	// heartbeat expires, and it leaves P:cluster:nodes.
+	waitFor(t, 10*time.Second, "the dead node gone from the fleet", func() bool {
 		cs, _ := f.st.Consumers(context.Background())
 		for _, c := range cs {
 			if c.Name == victim {
 				return false
 			}
 		}
-		return true
+		nodes, _ := f.st.Nodes(context.Background())
+		for _, n := range nodes {
+			if n.NodeID == victim {
+				return false
+			}
+		}
+		return len(nodes) == 1 && nodes[0].Alive
 	})
 	f.checkGapFree(tasks)
 }

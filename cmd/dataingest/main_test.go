@@ -105,6 +105,14 @@ func TestSIGTERMHandsOverAndExitsZero(t *testing.T) {
 	if lock != "" {
 		t.Errorf("lock still held by %q after hand-over", lock)
 	}
+	// The stopped node left the fleet: no heartbeat, not in
+	// P:cluster:nodes, no consumer.
+	if nodes, _ := st.Nodes(ctx); len(nodes) != 0 {
+		t.Errorf("nodes after SIGTERM: %+v", nodes)
+	}
+	if cs, _ := st.Consumers(ctx); len(cs) != 0 {
+		t.Errorf("consumers after SIGTERM: %+v", cs)
+	}
 	// Another node picks the republished start up at once.
 	before := len(seqs(t, rdb, st, "dg"))
 	start := time.Now()
