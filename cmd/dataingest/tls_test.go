@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -22,7 +24,9 @@ import (
 
 // TestTLSAndPasswordToRedis runs a node against a Redis that takes only
 // TLS clients with a password, and checks that the password appears in none
-// of the node's log lines.
+// of the node's log lines. With DATAINGEST_SECRET_KEY set, a task's
+// database password is stored sealed, and appears in no log line and no
+// status either.
 func TestTLSAndPasswordToRedis(t *testing.T) {
 	dir := t.TempDir()
 	ca, cert, key := writeTestCerts(t, dir)
@@ -35,12 +39,34 @@ func TestTLSAndPasswordToRedis(t *testing.T) {
 		"DATAINGEST_REDIS_ADDRS=" + r.TLSAddr, "DATAINGEST_REDIS_TLS=true", "DATAINGEST_REDIS_TLS_CA_FILE=" + ca,
 		"DATAINGEST_REDIS_PASSWORD=" + password, "DATAINGEST_NODE_ID=tls1", "DATAINGEST_HTTP_ADDR=127.0.0.1:0",
 		"DATAINGEST_HEARTBEAT_INTERVAL=200ms", "DATAINGEST_FAILOVER_TIMEOUT=2s", "DATAINGEST_LOG_LEVEL=debug",
+		"DATAINGEST_SECRET_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 32)),
 	})
 	st.Publish(context.Background(), map[string]string{"cmd": "start", "task": "dg", "config": `{"taskType":"DATAGEN","datagen":{"rate":500}}`})
 	waitFor(t, 10*time.Second, "events over TLS", func() bool { return len(seqs(t, rdb, st, "dg")) > 100 })
 	checkGapFree(t, seqs(t, rdb, st, "dg"))
-	if out := p.Output(); strings.Contains(out, password) {
-		t.Errorf("the node logged the Redis password:\n%s", tail(out, 20))
+
+	// A task whose source is unreachable: its config is stored, it retries.
+	const dbPassword = "db-s3cret-pw"
+	closed, _ := testenv.FreePort()
+	st.Publish(context.Background(), map[string]string{"cmd": "start", "task": "cdc", "config": fmt.Sprintf(
+		`{"taskType":"MYSQL_CDC","snapshotMode":"never","dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":"u","password":%q}],"cdcTables":["a.b"]}`,
+		closed, dbPassword)})
+	waitFor(t, 10*time.Second, "the task retrying", func() bool {
+		ti, _ := st.Task(context.Background(), "cdc")
+		return ti.Status == "RETRYING"
+	})
+	stored, _ := rdb.HGet(context.Background(), st.Keys().TaskConfig("cdc"), "config").Result()
+	if strings.Contains(stored, dbPassword) || !strings.Contains(stored, "enc:v1:") {
+		t.Errorf("stored config does not seal the password: %s", stored)
+	}
+	status, _ := rdb.HGetAll(context.Background(), st.Keys().TaskStatus("cdc")).Result()
+	for _, secret := range []string{password, dbPassword} {
+		if out := p.Output(); strings.Contains(out, secret) {
+			t.Errorf("the node logged a password:\n%s", tail(out, 20))
+		}
+		if strings.Contains(fmt.Sprint(status), secret) {
+			t.Errorf("the task status shows a password: %v", status)
+		}
 	}
 }
 
