@@ -61,17 +61,6 @@ func stringFields(v map[string]any) map[string]string {
 	return m
 }
 
-// Ack acknowledges command entries.
-func (s *Store) Ack(ctx context.Context, ids ...string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if err := s.rdb.XAck(ctx, s.keys.Commands(), Group, ids...).Err(); err != nil {
-		return fmt.Errorf("acknowledging %v: %w", ids, err)
-	}
-	return nil
-}
-
 // ackOwnedScript acknowledges a command entry only while it is pending on
 // the given consumer, so a node never acknowledges an entry another node
 // has reclaimed.

@@ -181,7 +181,7 @@ func TestTrimCommandsKeepsPendingAndUndelivered(t *testing.T) {
 	}
 	for i, c := range cmds {
 		if i != 3 { // entry 3 stays pending: a running task's start
-			s.Ack(ctx, c.ID)
+			s.AckOwned(ctx, "n1", c.ID)
 		}
 	}
 	if err := s.TrimCommands(ctx, 2); err != nil {
@@ -191,7 +191,7 @@ func TestTrimCommandsKeepsPendingAndUndelivered(t *testing.T) {
 	if len(msgs) != 17 || msgs[0].ID != ids[3] {
 		t.Fatalf("after trim: %d entries from %s, want 17 from the pending %s", len(msgs), msgs[0].ID, ids[3])
 	}
-	s.Ack(ctx, ids[3])
+	s.AckOwned(ctx, "n1", ids[3])
 	if err := s.TrimCommands(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
