@@ -5,12 +5,6 @@ import (
 	"unicode"
 )
 
-// TableRef names a table.
-type TableRef struct {
-	DB   string
-	Name string
-}
-
 // DDL is what a schema-changing statement does to which tables.
 type DDL struct {
 	Kind   string     // CREATE, ALTER, DROP, RENAME, TRUNCATE

@@ -1,45 +1,115 @@
-// Package schema describes the tables a task reads: their columns as the
-// source database's information_schema lists them. The binlog's table-map
-// events (with binlog_row_metadata=FULL) carry the column names, signedness,
-// charsets and ENUM/SET labels true at the moment of each change; a Table
-// fills in what the binlog does not say (MariaDB's JSON columns, which are
-// LONGTEXT with a json_valid CHECK) and stands in for the metadata on servers
-// that do not send it.
+// Package schema keeps the tables a task reads as they were at each point
+// of the binlog: a Catalog of table definitions, seeded from
+// information_schema at the task's start position and moved forward by
+// applying each DDL statement of the binlog, parsed with a real MySQL
+// grammar (the TiDB parser), to the previous version. The binlog reader
+// decodes every row with the version true at the row's position, and
+// cross-checks it against the binlog's table map.
+//
+// This package does no I/O: callers load information_schema rows and store
+// versions.
 package schema
 
 import (
 	"strings"
 )
 
-// Table is one table's columns in ordinal order.
-type Table struct {
-	DB      string
-	Name    string
-	Columns []Column
+// TableRef names a table.
+type TableRef struct {
+	DB   string `json:"db"`
+	Name string `json:"name"`
 }
+
+// String is db.name.
+func (r TableRef) String() string { return r.DB + "." + r.Name }
+
+// Table is one table's definition: its columns in ordinal order.
+type Table struct {
+	DB         string   `json:"db"`
+	Name       string   `json:"name"`
+	Columns    []Column `json:"columns"`
+	PrimaryKey []string `json:"primary_key,omitempty"` // key column names in key order; nil without a primary key
+	Charset    string   `json:"charset,omitempty"`     // table default character set
+	Collation  string   `json:"collation,omitempty"`   // table default collation
+}
+
+// Ref is the table's name.
+func (t *Table) Ref() TableRef { return TableRef{DB: t.DB, Name: t.Name} }
 
 // Column is one column of a Table.
 type Column struct {
-	Name     string
-	DataType string // information_schema DATA_TYPE, e.g. "bigint", "varchar"
-	Type     string // COLUMN_TYPE, e.g. "bigint(20) unsigned", "enum('a','b')"
-	Unsigned bool
-	Binary   bool     // binary charset: BINARY, VARBINARY, BLOB
-	Latin1   bool     // latin1 charset (Windows-1252 in MySQL)
-	JSON     bool     // JSON type, or MariaDB's json_valid-checked LONGTEXT
-	Labels   []string // ENUM or SET labels, in declaration order
-	Key      bool     // part of the primary key
-	Length   int      // CHARACTER_OCTET_LENGTH for BINARY(n) padding
+	Name string `json:"name"`
+	// Type is the full column type, lower case, as information_schema's
+	// COLUMN_TYPE shows it: "int unsigned", "varchar(32)", "binary(16)",
+	// "enum('a','b')", "decimal(10,2)", "datetime(6)".
+	Type string `json:"type"`
+	// DataType is the base type, lower case: "int", "varchar", "enum",
+	// "json", "uuid", "point", "vector".
+	DataType string `json:"data_type"`
+	Unsigned bool   `json:"unsigned,omitempty"`
+	// Charset and Collation of a character or binary-string column:
+	// "utf8mb4", "latin2", ..., or "binary" for BINARY, VARBINARY and BLOB
+	// columns; "" for other types.
+	Charset   string `json:"charset,omitempty"`
+	Collation string `json:"collation,omitempty"`
+	// Length is the declared length: characters for CHAR and VARCHAR,
+	// bytes for BINARY and VARBINARY (BINARY(n) values are padded to n),
+	// dimensions for VECTOR; 0 for other types.
+	Length int `json:"length,omitempty"`
+	// Precision and Scale of DECIMAL; Scale is also the fractional digits
+	// of TIME, DATETIME and TIMESTAMP.
+	Precision int      `json:"precision,omitempty"`
+	Scale     int      `json:"scale,omitempty"`
+	Labels    []string `json:"labels,omitempty"` // ENUM or SET labels, in declaration order
+	Nullable  bool     `json:"nullable,omitempty"`
+	// JSON is true for JSON columns, MariaDB's included (LONGTEXT with a
+	// json_valid CHECK).
+	JSON bool `json:"json,omitempty"`
 }
 
-// Column returns the column named name, or nil.
+// Column returns the column named name (column names compare without
+// case, as MySQL's do), or nil.
 func (t *Table) Column(name string) *Column {
 	for i := range t.Columns {
-		if t.Columns[i].Name == name {
+		if strings.EqualFold(t.Columns[i].Name, name) {
 			return &t.Columns[i]
 		}
 	}
 	return nil
+}
+
+// Index returns the position of the column named name, or -1.
+func (t *Table) Index(name string) int {
+	for i := range t.Columns {
+		if strings.EqualFold(t.Columns[i].Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// KeyIndexes returns the positions of the primary key's columns, in key
+// order; nil without a primary key.
+func (t *Table) KeyIndexes() []int {
+	var out []int
+	for _, k := range t.PrimaryKey {
+		if i := t.Index(k); i >= 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Clone returns a deep copy of t.
+func (t *Table) Clone() *Table {
+	c := *t
+	c.Columns = make([]Column, len(t.Columns))
+	for i, col := range t.Columns {
+		col.Labels = append([]string(nil), col.Labels...)
+		c.Columns[i] = col
+	}
+	c.PrimaryKey = append([]string(nil), t.PrimaryKey...)
+	return &c
 }
 
 // ParseLabels returns the labels of an ENUM or SET COLUMN_TYPE such as
