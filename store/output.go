@@ -9,12 +9,18 @@ import (
 )
 
 // Entry is one output stream entry: the change's op, its db.table and the
-// encoded envelope.
+// encoded envelope. An entry whose Op is OpSchema is a schema history
+// record instead: it goes to the task's schema stream P:task:schema:{ID}
+// (fields table, data, event: the id of the output entry written just
+// before it in the same write, "" when none), not to the output.
 type Entry struct {
 	Op    string
 	Table string
 	Data  []byte
 }
+
+// OpSchema marks an Entry as a schema history record.
+const OpSchema = "schema"
 
 // Batch is what one fenced write puts in Redis: entries for the output
 // stream, the checkpoint after them, and the task's status.
@@ -55,7 +61,7 @@ var (
 // KEYS[2] P:task:events:{ID}
 // KEYS[3] P:task:offset:{ID} (field batch: count of batches written)
 // KEYS[4] P:task:status:{ID}
-// KEYS[5] P:task:schema:{ID} (schema history: the ddl entries again)
+// KEYS[5] P:task:schema:{ID} (schema history: entries of op "schema")
 // ARGV[1] lock value
 // ARGV[2] batch number b: the write expects the offset's batch to be b-1
 // ARGV[3] now, ms since the epoch
@@ -63,7 +69,8 @@ var (
 // ARGV[5] overflow: block | trim
 // ARGV[6] state to record; ARGV[7] position text; ARGV[8] lag, ms
 // ARGV[9] k, the number of checkpoint fields, then k field/value pairs
-// then n, the number of entries, then n triples op, table, data
+// then n, the number of entries, then n triples op, table, data; an entry
+// of op "schema" goes to KEYS[5] instead of the output
 // Returns {1, last entry id} written; {2, ""} batch b was already written (a
 // retry after a lost reply); {0, holder} lease lost; {-1, length} stream
 // full, nothing written; {-2, stored batch} checkpoint moved.
@@ -79,6 +86,10 @@ local k = tonumber(ARGV[9])
 local ni = 10 + 2 * k
 local n = tonumber(ARGV[ni])
 local maxlen = tonumber(ARGV[4])
+local out = 0 -- output entries, schema records not counted
+for i = ni + 1, ni + 3 * n, 3 do
+  if ARGV[i] ~= 'schema' then out = out + 1 end
+end
 
 local function idLess(a, b)
   local am, as = string.match(a, '(%d+)-(%d+)')
@@ -108,21 +119,22 @@ end
 
 if maxlen > 0 and ARGV[5] == 'block' then
   local len = redis.call('XLEN', KEYS[2])
-  if len + n > maxlen then
+  if len + out > maxlen then
     local floor = readFloor()
     if floor then
       redis.call('XTRIM', KEYS[2], 'MINID', floor)
       len = redis.call('XLEN', KEYS[2])
     end
-    if len + n > maxlen then return {-1, tostring(len)} end
+    if len + out > maxlen then return {-1, tostring(len)} end
   end
 end
 
 local id = ''
 for i = ni + 1, ni + 3 * n, 3 do
-  id = redis.call('XADD', KEYS[2], '*', 'op', ARGV[i], 'table', ARGV[i + 1], 'data', ARGV[i + 2])
-  if ARGV[i] == 'ddl' then
+  if ARGV[i] == 'schema' then
     redis.call('XADD', KEYS[5], '*', 'table', ARGV[i + 1], 'data', ARGV[i + 2], 'event', id)
+  else
+    id = redis.call('XADD', KEYS[2], '*', 'op', ARGV[i], 'table', ARGV[i + 1], 'data', ARGV[i + 2])
   end
 end
 if maxlen > 0 and ARGV[5] == 'trim' then
@@ -133,7 +145,7 @@ if k > 0 then
 else
   redis.call('HSET', KEYS[3], 'batch', b)
 end
-redis.call('HINCRBY', KEYS[4], 'events', n)
+redis.call('HINCRBY', KEYS[4], 'events', out)
 redis.call('HSET', KEYS[4], 'state', ARGV[6], 'position', ARGV[7], 'lag_ms', ARGV[8], 'error', '', 'updated_at', ARGV[3])
 return {1, id}
 `)
@@ -198,4 +210,21 @@ func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 	default:
 		return "", fmt.Errorf("writing task %s (stored batch %s, expected %d): %w", w.lease.Task, toString(res[1]), next-1, ErrCheckpointMoved)
 	}
+}
+
+// LoadSchema returns the data of every record of a task's schema history
+// (P:task:schema:{ID}), oldest first.
+func (s *Store) LoadSchema(ctx context.Context, task string) ([][]byte, error) {
+	key := s.keys.TaskSchema(task)
+	msgs, err := s.rdb.XRange(ctx, key, "-", "+").Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading the schema history %s: %w", key, err)
+	}
+	out := make([][]byte, 0, len(msgs))
+	for _, m := range msgs {
+		if d, ok := m.Values["data"].(string); ok {
+			out = append(out, []byte(d))
+		}
+	}
+	return out, nil
 }
