@@ -116,8 +116,8 @@ func TestMissingBinaryMessage(t *testing.T) {
 	}
 }
 
-// A MariaDB server is a usable CDC source: data, binlog settings, restarts,
-// users, errors that name the statement, and pausing.
+// A MariaDB server is a usable CDC source: data, binlog settings, and the
+// basics every flavor has (testDBBasics).
 func TestMariaDB(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
@@ -148,52 +148,7 @@ func TestMariaDB(t *testing.T) {
 			t.Fatalf("binlog file %q, want binlog.NNNNNN", file)
 		}
 	})
-	t.Run("restart keeps data", func(t *testing.T) {
-		m.Restart(t)
-		assertItem(t, m, 1, "one")
-		m.Kill(t)
-		m.Start(t)
-		assertItem(t, m, 2, "two")
-	})
-	t.Run("create user", func(t *testing.T) {
-		m.CreateUser(t, "cdc", "it's secret", "REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.*")
-		conn, err := client.Connect(m.Addr, "cdc", "it's secret", "app")
-		if err != nil {
-			t.Fatalf("connecting as cdc: %v", err)
-		}
-		defer conn.Close()
-		if _, err := conn.Execute("SELECT name FROM items"); err != nil {
-			t.Fatalf("SELECT as cdc: %v", err)
-		}
-		if _, err := conn.Execute("INSERT INTO items VALUES (3, 'three')"); err == nil {
-			t.Fatal("INSERT as cdc succeeded without the privilege")
-		}
-	})
-	t.Run("exec error names the statement", func(t *testing.T) {
-		err := m.ExecE("SELECT 1", "SELEKT 2")
-		if err == nil || !strings.Contains(err.Error(), "SELEKT 2") {
-			t.Fatalf("got %v, want an error naming SELEKT 2", err)
-		}
-	})
-	t.Run("pause and resume", func(t *testing.T) {
-		// The read timeout must be set while connecting: go-mysql applies it
-		// to the packet connection then.
-		conn, err := client.Connect(m.Addr, MariaDBUser, MariaDBPassword, "", func(c *client.Conn) error {
-			c.ReadTimeout = 300 * time.Millisecond
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		m.Pause(t)
-		_, err = conn.Execute("SELECT 1")
-		m.Resume(t)
-		if err == nil {
-			t.Fatal("query succeeded on a paused server")
-		}
-		m.Exec(t, "SELECT 1")
-	})
+	testDBBasics(t, m)
 }
 
 // assertVars fails the test unless each server variable has the wanted value.
@@ -215,7 +170,7 @@ func assertVars(t *testing.T, conn *client.Conn, want map[string]string) {
 }
 
 // assertItem fails the test unless app.items row id has name want.
-func assertItem(t *testing.T, m *MariaDB, id int, want string) {
+func assertItem(t *testing.T, m *DB, id int, want string) {
 	t.Helper()
 	res, err := m.Conn(t).Execute("SELECT name FROM app.items WHERE id = ?", id)
 	if err != nil {
@@ -237,8 +192,8 @@ func TestMariaDBOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if m.ServerID != 7 {
-		t.Fatalf("ServerID = %d, want 7", m.ServerID)
+	if m.Flavor != FlavorMariaDB || m.ServerID != 7 {
+		t.Fatalf("Flavor %q, ServerID %d; want mariadb, 7", m.Flavor, m.ServerID)
 	}
 	assertVars(t, m.Conn(t), map[string]string{"server_id": "7", "binlog_format": "STATEMENT"})
 	m.Close()
