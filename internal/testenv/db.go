@@ -135,6 +135,9 @@ func (m *DB) choosePort() error {
 
 // config returns my.cnf for the server's flavor.
 func (m *DB) config() string {
+	if m.Flavor == FlavorMySQL {
+		return m.mysqlConfig()
+	}
 	return m.mariadbConfig()
 }
 

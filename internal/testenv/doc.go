@@ -1,6 +1,15 @@
 // Package testenv starts the real servers and processes that DataIngest's
 // integration tests run against: a private redis-server, a private mariadbd
-// with a row-based binlog, and the project's own binaries. Nothing is mocked.
+// or mysqld with a row-based binlog, and the project's own binaries. Nothing
+// is mocked.
+//
+// The two database flavors share one type, DB, so that a test can run the
+// same code against both: StartMariaDB runs Debian's mariadbd, StartMySQL
+// Debian's MySQL 9 inside a chroot (bookworm has no MySQL; see
+// scripts/mysql-chroot.sh) or a mysqld named by DATAINGEST_TEST_MYSQLD. Each
+// keeps its flavor's defaults where they matter to CDC (MariaDB's binlog has
+// full row metadata here, MySQL's minimal), and ReplicateFrom makes one
+// server a GTID replica of another.
 //
 // Every server gets its own directory, a free port on 127.0.0.1 and its own
 // log file, so tests may run in parallel with each other and with the
@@ -14,14 +23,15 @@
 // Stop (SIGTERM, a graceful shutdown), Start, Restart, and Pause/Resume
 // (SIGSTOP/SIGCONT, a server that hangs without closing its connections).
 //
-// Cleanup: StartRedis, StartMariaDB and StartProcess register t.Cleanup to
-// kill what they started. Children run in their own process group, so a
-// Ctrl-C of `go test` reaches only the test binary, and with a parent-death
-// signal (SIGKILL), so a test binary that dies without running its cleanups
-// (interrupt, panic, -timeout) takes its servers with it. The parent-death
-// signal is tied to the OS thread that started the child, which in Go lives
-// as long as the process unless a goroutine exits while locked to its
-// thread; tests should not start servers from such a goroutine.
+// Cleanup: StartRedis, StartMariaDB, StartMySQL and StartProcess register
+// t.Cleanup to kill what they started. Children run in their own process
+// group, so a Ctrl-C of `go test` reaches only the test binary, and with a
+// parent-death signal (SIGKILL), so a test binary that dies without running
+// its cleanups (interrupt, panic, -timeout) takes its servers with it; the
+// signal survives chroot(8)'s exec of mysqld. The parent-death signal is
+// tied to the OS thread that started the child, which in Go lives as long as
+// the process unless a goroutine exits while locked to its thread; tests
+// should not start servers from such a goroutine.
 //
 // When a required binary is missing the helpers fail the test with a message
 // that says how to install it; they never skip.
