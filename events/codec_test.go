@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // The fixture change: a row of shop.orders, key column id.
@@ -296,6 +299,51 @@ func TestAppendErrors(t *testing.T) {
 			wantText: "after has 1 values for 2 columns",
 		},
 		{
+			name:     "absent column in an image without Source.Image",
+			ch:       rowChange([]string{"id", "v"}, []any{int64(1), Absent}),
+			wantText: `column "v" of shop.orders: absent column in a full row image`,
+			wantIs:   ErrAbsentInFullImage,
+		},
+		{
+			name: "absent key column in a full image",
+			ch: func() *Change {
+				c := rowChange([]string{"id", "v"}, nil)
+				c.Op, c.Before, c.Source.Image = OpDelete, []any{Absent, int64(1)}, ImageFull
+				return c
+			}(),
+			wantText: `column "id"`,
+			wantIs:   ErrAbsentInFullImage,
+		},
+		{
+			name: "unknown row image",
+			ch: func() *Change {
+				c := rowChange([]string{"id"}, []any{int64(1)})
+				c.Source.Image = "MINIMAL"
+				return c
+			}(),
+			wantText: `unknown row image "MINIMAL"`,
+		},
+		{
+			name: "unsupported type in a minimal image",
+			ch: func() *Change {
+				c := rowChange([]string{"id", "f"}, []any{Absent, struct{}{}})
+				c.Source.Image = ImageMinimal
+				return c
+			}(),
+			wantText: `column "f"`,
+			wantIs:   ErrUnsupportedValue,
+		},
+		{
+			name: "unsupported type in a key taken column by column",
+			ch: func() *Change {
+				c := rowChange([]string{"a", "b"}, []any{Absent, int64(1)})
+				c.Op, c.Key, c.Before, c.Source.Image = OpUpdate, []int{0, 1}, []any{struct{}{}, Absent}, ImageMinimal
+				return c
+			}(),
+			wantText: `column "a"`,
+			wantIs:   ErrUnsupportedValue,
+		},
+		{
 			name: "key out of range",
 			ch: func() *Change {
 				c := rowChange([]string{"id"}, []any{int64(1)})
@@ -410,4 +458,167 @@ func FuzzJSONColumn(f *testing.F) {
 			t.Errorf("JSON %q: msgpack means %#v, JSON means %#v", raw, meanings[0], meanings[1])
 		}
 	})
+}
+
+// srcTxJSONImage is srcTxJSON with source.image set to image.
+func srcTxJSONImage(image string) string {
+	return strings.Replace(srcTxJSON, `"table":"orders"}`, `"table":"orders","image":"`+image+`"}`, 1)
+}
+
+// partialChange returns the fixture change with the given op, key, images
+// and Source.Image.
+func partialChange(op Op, image string, cols []string, key []int, before, after []any) *Change {
+	c := rowChange(cols, after)
+	c.Op, c.Key, c.Before, c.Source.Image = op, key, before, image
+	return c
+}
+
+func TestPartialImages(t *testing.T) {
+	const A = Absent
+	cols := []string{"id", "name", "note"}
+	pair := []string{"a", "b", "v"} // key (a, b)
+	tests := []struct {
+		name string
+		ch   *Change
+		want string
+	}{
+		{
+			name: "minimal update: before holds the key, after the changed column",
+			ch:   partialChange(OpUpdate, ImageMinimal, cols, []int{0}, []any{int64(1), A, A}, []any{A, "new", A}),
+			want: `{"op":"u","ts_ms":1700000000123,"before":{"id":1},"after":{"name":"new"},"key":{"id":1},` +
+				srcTxJSONImage("minimal"),
+		},
+		{
+			name: "minimal update of a null column is not an absent one",
+			ch:   partialChange(OpUpdate, ImageMinimal, cols, []int{0}, []any{int64(1), A, A}, []any{A, A, nil}),
+			want: `{"op":"u","ts_ms":1700000000123,"before":{"id":1},"after":{"note":null},"key":{"id":1},` +
+				srcTxJSONImage("minimal"),
+		},
+		{
+			name: "noblob delete",
+			ch:   partialChange(OpDelete, ImageNoblob, cols, []int{0}, []any{int64(9), "gone", A}, nil),
+			want: `{"op":"d","ts_ms":1700000000123,"before":{"id":9,"name":"gone"},"after":null,"key":{"id":9},` +
+				srcTxJSONImage("noblob"),
+		},
+		{
+			name: "noblob update keeps an unchanged blob out of both images",
+			ch: partialChange(OpUpdate, ImageNoblob, cols, []int{0},
+				[]any{int64(9), "old", A}, []any{int64(9), "new", A}),
+			want: `{"op":"u","ts_ms":1700000000123,"before":{"id":9,"name":"old"},"after":{"id":9,"name":"new"},` +
+				`"key":{"id":9},` + srcTxJSONImage("noblob"),
+		},
+		{
+			name: "key from before when after has only part of it",
+			ch: partialChange(OpUpdate, ImageMinimal, pair, []int{0, 1},
+				[]any{int64(1), int64(2), A}, []any{int64(5), A, "x"}),
+			want: `{"op":"u","ts_ms":1700000000123,"before":{"a":1,"b":2},"after":{"a":5,"v":"x"},"key":{"a":1,"b":2},` +
+				srcTxJSONImage("minimal"),
+		},
+		{
+			name: "key from after when after has all of it",
+			ch: partialChange(OpUpdate, ImageMinimal, pair, []int{1, 0},
+				[]any{int64(1), int64(2), A}, []any{int64(5), int64(6), A}),
+			want: `{"op":"u","ts_ms":1700000000123,"before":{"a":1,"b":2},"after":{"a":5,"b":6},"key":{"b":6,"a":5},` +
+				srcTxJSONImage("minimal"),
+		},
+		{
+			name: "key column by column, after first, when neither image has all of it",
+			ch: partialChange(OpUpdate, ImageMinimal, []string{"a", "b", "c", "v"}, []int{0, 1, 2},
+				[]any{int64(1), int64(7), A, A}, []any{A, int64(2), int64(3), "y"}),
+			want: `{"op":"u","ts_ms":1700000000123,"before":{"a":1,"b":7},"after":{"b":2,"c":3,"v":"y"},` +
+				`"key":{"a":1,"b":2,"c":3},` + srcTxJSONImage("minimal"),
+		},
+		{
+			name: "a key column neither image has is left out",
+			ch: partialChange(OpUpdate, ImageMinimal, pair, []int{0, 1},
+				[]any{int64(1), A, A}, []any{A, A, "y"}),
+			want: `{"op":"u","ts_ms":1700000000123,"before":{"a":1},"after":{"v":"y"},"key":{"a":1},` +
+				srcTxJSONImage("minimal"),
+		},
+		{
+			name: "every column absent",
+			ch:   partialChange(OpCreate, ImageMinimal, cols, []int{0}, nil, []any{A, A, A}),
+			want: `{"op":"c","ts_ms":1700000000123,"before":null,"after":{},"key":{},` + srcTxJSONImage("minimal"),
+		},
+		{
+			name: "minimal insert without a defaulted column",
+			ch:   partialChange(OpCreate, ImageMinimal, cols, []int{0}, nil, []any{int64(3), A, "n"}),
+			want: `{"op":"c","ts_ms":1700000000123,"before":null,"after":{"id":3,"note":"n"},"key":{"id":3},` +
+				srcTxJSONImage("minimal"),
+		},
+		{
+			name: "minimal image with nothing absent still says minimal",
+			ch:   partialChange(OpCreate, ImageMinimal, cols, []int{0}, nil, []any{int64(3), "x", nil}),
+			want: `{"op":"c","ts_ms":1700000000123,"before":null,"after":{"id":3,"name":"x","note":null},` +
+				`"key":{"id":3},` + srcTxJSONImage("minimal"),
+		},
+		{
+			name: "minimal image of a table without a key",
+			ch:   partialChange(OpDelete, ImageMinimal, cols, nil, []any{int64(3), "x", nil}, nil),
+			want: `{"op":"d","ts_ms":1700000000123,"before":{"id":3,"name":"x","note":null},"after":null,` +
+				`"key":null,` + srcTxJSONImage("minimal"),
+		},
+		{
+			name: "full image writes no image",
+			ch:   partialChange(OpCreate, ImageFull, cols, []int{0}, nil, []any{int64(3), "x", nil}),
+			want: `{"op":"c","ts_ms":1700000000123,"before":null,"after":{"id":3,"name":"x","note":null},` +
+				`"key":{"id":3},` + srcTxJSON,
+		},
+		{
+			name: "ddl of a minimal session",
+			ch: func() *Change {
+				c := rowChange(nil, nil)
+				c.Op, c.Key, c.DDL, c.Source.Image = OpDDL, nil, "DROP TABLE orders", ImageMinimal
+				return c
+			}(),
+			want: `{"op":"ddl","ts_ms":1700000000123,"ddl":"DROP TABLE orders","columns":[],` + srcTxJSONImage("minimal"),
+		},
+	}
+	for _, tt := range tests {
+		for _, codec := range bothCodecs(t) {
+			t.Run(tt.name+"/"+codec.Format(), func(t *testing.T) {
+				if got := envelopeJSON(t, codec, tt.ch); got != tt.want {
+					t.Errorf("got  %s\nwant %s", got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+// TestPartialImageMapLength checks the msgpack map headers of partial
+// images, whose length is not the number of columns: a 20-column image
+// with 3 present needs a fixmap, a 40-column one with 20 a map16. The
+// library's decoder and ToJSON must read them, and agree with the JSON
+// codec.
+func TestPartialImageMapLength(t *testing.T) {
+	for _, tt := range []struct{ cols, present int }{{20, 3}, {40, 20}, {16, 15}, {17, 16}, {300, 2}} {
+		t.Run(fmt.Sprintf("%d of %d", tt.present, tt.cols), func(t *testing.T) {
+			cols := make([]string, tt.cols)
+			after := make([]any, tt.cols)
+			for i := range cols {
+				cols[i] = fmt.Sprintf("c%d", i)
+				after[i] = Absent
+			}
+			for k := range tt.present {
+				i := k * (tt.cols / tt.present)
+				after[i] = int64(i)
+			}
+			ch := partialChange(OpCreate, ImageMinimal, cols, []int{0}, nil, after)
+			codecs := bothCodecs(t)
+			if got, want := envelopeJSON(t, codecs[0], ch), envelopeJSON(t, codecs[1], ch); got != want {
+				t.Errorf("msgpack and JSON differ:\n got %s\nwant %s", got, want)
+			}
+			data, err := codecs[0].Append(nil, ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var env map[string]any
+			if err := msgpack.Unmarshal(data, &env); err != nil {
+				t.Fatalf("library decoder: %v", err)
+			}
+			if n := len(env["after"].(map[string]any)); n != tt.present {
+				t.Errorf("after has %d columns, want %d", n, tt.present)
+			}
+		})
+	}
 }

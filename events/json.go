@@ -25,16 +25,17 @@ func (j *jsonCodec) Append(dst []byte, c *Change) ([]byte, error) {
 	b = append(b, `,"ts_ms":`...)
 	b = strconv.AppendInt(b, c.TsMs, 10)
 	var err error
+	partial := partialImage(c)
 	b = append(b, `,"before":`...)
-	if b, err = j.appendImage(b, c, c.Before, nil); err != nil {
+	if b, err = j.appendImage(b, c, c.Before, partial); err != nil {
 		return dst, err
 	}
 	b = append(b, `,"after":`...)
-	if b, err = j.appendImage(b, c, c.After, nil); err != nil {
+	if b, err = j.appendImage(b, c, c.After, partial); err != nil {
 		return dst, err
 	}
 	b = append(b, `,"key":`...)
-	if b, err = j.appendImage(b, c, keyImage(c), c.Key); err != nil {
+	if b, err = j.appendKey(b, c, partial); err != nil {
 		return dst, err
 	}
 	b = j.appendSource(b, c)
@@ -66,32 +67,108 @@ func (j *jsonCodec) appendDDL(b []byte, c *Change) []byte {
 }
 
 // appendImage appends the object of column name to value of the row image
-// vals, of the columns idx only when idx is not nil; null when vals is nil.
-func (j *jsonCodec) appendImage(b []byte, c *Change, vals []any, idx []int) ([]byte, error) {
+// vals, null when vals is nil. When partial is set, Absent columns are
+// left out; the full case, the hot path, does not look for them.
+func (j *jsonCodec) appendImage(b []byte, c *Change, vals []any, partial bool) ([]byte, error) {
+	if vals == nil {
+		return append(b, "null"...), nil
+	}
+	if partial {
+		return j.appendPresent(b, c, vals)
+	}
+	b = append(b, '{')
+	for i, col := range c.Columns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, col)
+		b = append(b, ':')
+		var ok bool
+		if b, ok = appendJSONValue(b, vals[i]); !ok {
+			return b, valueError(c, col, vals[i])
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendPresent appends the object of the columns of vals that are not
+// Absent.
+func (j *jsonCodec) appendPresent(b []byte, c *Change, vals []any) ([]byte, error) {
+	b = append(b, '{')
+	sep := false
+	for i, v := range vals {
+		if isAbsent(v) {
+			continue
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		var err error
+		if b, err = appendJSONMember(b, c, c.Columns[i], v); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendKey appends the object of the key columns to their values (see
+// keyImage), null when the table has no key or the change no image.
+func (j *jsonCodec) appendKey(b []byte, c *Change, partial bool) ([]byte, error) {
+	if len(c.Key) == 0 {
+		return append(b, "null"...), nil
+	}
+	vals, mixed := keyImage(c, partial)
+	if mixed {
+		return j.appendMixedKey(b, c)
+	}
 	if vals == nil {
 		return append(b, "null"...), nil
 	}
 	b = append(b, '{')
-	n := len(c.Columns)
-	if idx != nil {
-		n = len(idx)
-	}
-	for k := 0; k < n; k++ {
-		i := k
-		if idx != nil {
-			i = idx[k]
-		}
+	for k, i := range c.Key {
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, c.Columns[i])
-		b = append(b, ':')
-		var ok bool
-		if b, ok = appendJSONValue(b, vals[i]); !ok {
-			return b, valueError(c, c.Columns[i], vals[i])
+		var err error
+		if b, err = appendJSONMember(b, c, c.Columns[i], vals[i]); err != nil {
+			return b, err
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// appendMixedKey appends the key taken column by column with keyValue,
+// for a change of which neither image has every key column.
+func (j *jsonCodec) appendMixedKey(b []byte, c *Change) ([]byte, error) {
+	b = append(b, '{')
+	sep := false
+	for _, i := range c.Key {
+		v, ok := keyValue(c, i)
+		if !ok {
+			continue
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		var err error
+		if b, err = appendJSONMember(b, c, c.Columns[i], v); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONMember appends "col":v, one member of an image object.
+func appendJSONMember(b []byte, c *Change, col string, v any) ([]byte, error) {
+	b = appendJSONString(b, col)
+	b = append(b, ':')
+	b, ok := appendJSONValue(b, v)
+	if !ok {
+		return b, valueError(c, col, v)
+	}
+	return b, nil
 }
 
 // appendJSONValue appends one row value; ok is false for an unsupported
@@ -148,7 +225,8 @@ func appendJSONColumn(b []byte, v JSON) []byte {
 	return out
 }
 
-// appendSource appends the source key and object.
+// appendSource appends the source key and object; image, last, only for
+// a partial image.
 func (j *jsonCodec) appendSource(b []byte, c *Change) []byte {
 	s := &c.Source
 	b = append(b, `,"source":{"flavor":`...)
@@ -175,6 +253,10 @@ func (j *jsonCodec) appendSource(b []byte, c *Change) []byte {
 	b = appendJSONString(b, c.DB)
 	b = append(b, `,"table":`...)
 	b = appendJSONString(b, c.Table)
+	if partialImage(c) {
+		b = append(b, `,"image":`...)
+		b = appendJSONString(b, s.Image)
+	}
 	return append(b, '}')
 }
 

@@ -23,6 +23,7 @@ const (
 	mpKeySnapshot = "\xa8snapshot"
 	mpKeyDB       = "\xa2db"
 	mpKeyTable    = "\xa5table"
+	mpKeyImage    = "\xa5image"
 	mpKeyID       = "\xa2id"
 	mpKeySeq      = "\xa3seq"
 )
@@ -50,16 +51,17 @@ func (m *msgpackCodec) Append(dst []byte, c *Change) ([]byte, error) {
 	b = append(b, mpKeyTsMs...)
 	b = mpAppendInt(b, c.TsMs)
 	var err error
+	partial := partialImage(c)
 	b = append(b, mpKeyBefore...)
-	if b, err = m.appendImage(b, c, c.Before, nil); err != nil {
+	if b, err = m.appendImage(b, c, c.Before, partial); err != nil {
 		return dst, err
 	}
 	b = append(b, mpKeyAfter...)
-	if b, err = m.appendImage(b, c, c.After, nil); err != nil {
+	if b, err = m.appendImage(b, c, c.After, partial); err != nil {
 		return dst, err
 	}
 	b = append(b, mpKeyKey...)
-	if b, err = m.appendImage(b, c, keyImage(c), c.Key); err != nil {
+	if b, err = m.appendKey(b, c, partial); err != nil {
 		return dst, err
 	}
 	b = m.appendSource(b, c)
@@ -89,28 +91,79 @@ func (m *msgpackCodec) appendDDL(b []byte, c *Change) []byte {
 }
 
 // appendImage appends the map of column name to value of the row image
-// vals, of the columns idx only when idx is not nil; nil when vals is.
-func (m *msgpackCodec) appendImage(b []byte, c *Change, vals []any, idx []int) ([]byte, error) {
+// vals, nil when vals is. When partial is set, Absent columns are left
+// out; the full case, the hot path, does not look for them.
+func (m *msgpackCodec) appendImage(b []byte, c *Change, vals []any, partial bool) ([]byte, error) {
 	if vals == nil {
 		return mpAppendNil(b), nil
 	}
-	if idx == nil {
-		b = mpAppendMapLen(b, len(c.Columns))
-		for i, col := range c.Columns {
-			b = mpAppendName(b, col)
-			var ok bool
-			if b, ok = m.appendValue(b, vals[i]); !ok {
-				return b, valueError(c, col, vals[i])
-			}
-		}
-		return b, nil
+	if partial {
+		return m.appendPresent(b, c, vals)
 	}
-	b = mpAppendMapLen(b, len(idx))
-	for _, i := range idx {
+	b = mpAppendMapLen(b, len(c.Columns))
+	for i, col := range c.Columns {
+		b = mpAppendName(b, col)
+		var ok bool
+		if b, ok = m.appendValue(b, vals[i]); !ok {
+			return b, valueError(c, col, vals[i])
+		}
+	}
+	return b, nil
+}
+
+// appendPresent appends the map of the columns of vals that are not
+// Absent. msgpack writes a map's length first, so it counts them first.
+func (m *msgpackCodec) appendPresent(b []byte, c *Change, vals []any) ([]byte, error) {
+	b = mpAppendMapLen(b, countPresent(vals))
+	for i, v := range vals {
+		if isAbsent(v) {
+			continue
+		}
+		b = mpAppendName(b, c.Columns[i])
+		var ok bool
+		if b, ok = m.appendValue(b, v); !ok {
+			return b, valueError(c, c.Columns[i], v)
+		}
+	}
+	return b, nil
+}
+
+// appendKey appends the map of the key columns to their values (see
+// keyImage), nil when the table has no key or the change no image.
+func (m *msgpackCodec) appendKey(b []byte, c *Change, partial bool) ([]byte, error) {
+	if len(c.Key) == 0 {
+		return mpAppendNil(b), nil
+	}
+	vals, mixed := keyImage(c, partial)
+	if mixed {
+		return m.appendMixedKey(b, c)
+	}
+	if vals == nil {
+		return mpAppendNil(b), nil
+	}
+	b = mpAppendMapLen(b, len(c.Key))
+	for _, i := range c.Key {
 		b = mpAppendName(b, c.Columns[i])
 		var ok bool
 		if b, ok = m.appendValue(b, vals[i]); !ok {
 			return b, valueError(c, c.Columns[i], vals[i])
+		}
+	}
+	return b, nil
+}
+
+// appendMixedKey appends the key taken column by column with keyValue,
+// for a change of which neither image has every key column.
+func (m *msgpackCodec) appendMixedKey(b []byte, c *Change) ([]byte, error) {
+	b = mpAppendMapLen(b, countKeyPresent(c))
+	for _, i := range c.Key {
+		v, ok := keyValue(c, i)
+		if !ok {
+			continue
+		}
+		b = mpAppendName(b, c.Columns[i])
+		if b, ok = m.appendValue(b, v); !ok {
+			return b, valueError(c, c.Columns[i], v)
 		}
 	}
 	return b, nil
@@ -157,11 +210,17 @@ func (m *msgpackCodec) appendValue(b []byte, v any) ([]byte, bool) {
 	return b, false
 }
 
-// appendSource appends the source key and map.
+// appendSource appends the source key and map; image, last, only for a
+// partial image.
 func (m *msgpackCodec) appendSource(b []byte, c *Change) []byte {
 	s := &c.Source
+	partial := partialImage(c)
 	b = append(b, mpKeySource...)
-	b = mpAppendMapLen(b, 10)
+	if partial {
+		b = mpAppendMapLen(b, 11)
+	} else {
+		b = mpAppendMapLen(b, 10)
+	}
 	b = append(b, mpKeyFlavor...)
 	b = mpAppendName(b, s.Flavor)
 	b = append(b, mpKeyServerID...)
@@ -185,7 +244,12 @@ func (m *msgpackCodec) appendSource(b []byte, c *Change) []byte {
 	b = append(b, mpKeyDB...)
 	b = mpAppendName(b, c.DB)
 	b = append(b, mpKeyTable...)
-	return mpAppendName(b, c.Table)
+	b = mpAppendName(b, c.Table)
+	if partial {
+		b = append(b, mpKeyImage...)
+		b = mpAppendName(b, s.Image)
+	}
+	return b
 }
 
 // appendTx appends the tx key and map.
