@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -621,4 +622,114 @@ func TestPartialImageMapLength(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzPartialImages checks both codecs against the rules for images that
+// lack columns, for any pattern of absent columns and key columns. Bit i
+// of a mask is column i: key columns, columns present in before, in after.
+// Run with -fuzz=FuzzPartialImages.
+func FuzzPartialImages(f *testing.F) {
+	f.Add(uint8(3), uint64(1), uint64(1), uint64(2), true, true, false)
+	f.Add(uint8(3), uint64(3), uint64(3), uint64(5), true, true, true)
+	f.Add(uint8(40), uint64(1<<39|1), uint64(1<<39), uint64(0xffff0), true, true, false)
+	f.Add(uint8(5), uint64(0), uint64(0x1f), uint64(0), true, false, true)
+	f.Add(uint8(1), uint64(1), uint64(0), uint64(0), false, true, false)
+	codecs := bothCodecs(f)
+	f.Fuzz(func(t *testing.T, ncols uint8, keyMask, beforeMask, afterMask uint64, hasBefore, hasAfter, noblob bool) {
+		n := int(ncols % 65)
+		cols := make([]string, n)
+		var key []int
+		before, after := make([]any, n), make([]any, n)
+		for i := range n {
+			cols[i] = fmt.Sprintf("c%d", i)
+			if keyMask>>i&1 == 1 {
+				key = append(key, i)
+			}
+			before[i], after[i] = Absent, Absent
+			if beforeMask>>i&1 == 1 {
+				before[i] = fmt.Sprintf("b%d", i)
+			}
+			if afterMask>>i&1 == 1 {
+				after[i] = fmt.Sprintf("a%d", i)
+			}
+		}
+		ch := partialChange(OpUpdate, ImageMinimal, cols, key, before, after)
+		if noblob {
+			ch.Source.Image = ImageNoblob
+		}
+		if !hasBefore {
+			ch.Before, ch.Op = nil, OpCreate
+		}
+		if !hasAfter {
+			ch.After, ch.Op = nil, OpDelete
+		}
+		want := map[string]any{"before": presentMap(cols, ch.Before), "after": presentMap(cols, ch.After),
+			"key": wantKey(cols, key, ch.Before, ch.After), "image": ch.Source.Image}
+		for _, codec := range codecs {
+			data, err := codec.Append(nil, ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Decode(data); err != nil {
+				t.Fatalf("%s: Decode: %v", codec.Format(), err)
+			}
+			text, err := ToJSON(nil, data)
+			if err != nil {
+				t.Fatalf("%s: ToJSON: %v", codec.Format(), err)
+			}
+			var env struct {
+				Before, After, Key map[string]any
+				Source             struct{ Image string }
+			}
+			if err := json.Unmarshal(text, &env); err != nil {
+				t.Fatalf("%s: %v in %s", codec.Format(), err, text)
+			}
+			got := map[string]any{"before": env.Before, "after": env.After, "key": env.Key, "image": env.Source.Image}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: got %v\nwant %v\n(%s)", codec.Format(), got, want, text)
+			}
+		}
+	})
+}
+
+// presentMap returns the image vals as the map a JSON decoder makes of
+// it: the columns that are not Absent; nil for no image.
+func presentMap(cols []string, vals []any) map[string]any {
+	if vals == nil {
+		return nil
+	}
+	m := map[string]any{}
+	for i, v := range vals {
+		if v != Absent {
+			m[cols[i]] = v
+		}
+	}
+	return m
+}
+
+// wantKey is the contract's key rule, restated for the tests: the key
+// columns of after when it has them all, else of before when it has them
+// all, else each from after or, lacking it, before; nil without a key or
+// an image.
+func wantKey(cols []string, key []int, before, after []any) map[string]any {
+	if len(key) == 0 || before == nil && after == nil {
+		return nil
+	}
+	all := func(vals []any) bool {
+		return vals != nil && !slices.ContainsFunc(key, func(i int) bool { return vals[i] == Absent })
+	}
+	m := map[string]any{}
+	for _, i := range key {
+		switch {
+		case all(after):
+			m[cols[i]] = after[i]
+		case all(before):
+			m[cols[i]] = before[i]
+		case after != nil && after[i] != Absent:
+			m[cols[i]] = after[i]
+		case before != nil && before[i] != Absent:
+			m[cols[i]] = before[i]
+		}
+	}
+	return m
 }
