@@ -2,8 +2,11 @@ package events
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -110,4 +113,86 @@ func TestDecodeScalarKeys(t *testing.T) {
 	if _, err := Decode([]byte{0x81, 0x80, 0xc0}); err == nil || !strings.Contains(err.Error(), "not a scalar") {
 		t.Errorf("map key that is a map: error %v, want one saying it is not a scalar", err)
 	}
+}
+
+// TestDecodePartial reads back envelopes of images that lack columns: an
+// absent column is no key of the decoded map (not a nil value), and
+// source.image is there only for a partial image.
+func TestDecodePartial(t *testing.T) {
+	cols := []string{"id", "name", "doc"}
+	update := partialChange(OpUpdate, ImageMinimal, cols, []int{0},
+		[]any{int64(4), Absent, Absent}, []any{Absent, nil, Absent})
+	del := partialChange(OpDelete, ImageNoblob, cols, []int{0}, []any{int64(5), "x", Absent}, nil)
+	full := partialChange(OpDelete, ImageFull, cols, []int{0}, []any{int64(6), "y", []byte("z")}, nil)
+	tests := []struct {
+		name       string
+		ch         *Change
+		wantBefore []string // the columns, in any order
+		wantAfter  []string // nil: after is null
+		wantKey    int64
+		wantImage  any // nil: no image in source
+	}{
+		{name: "minimal update", ch: update, wantBefore: []string{"id"}, wantAfter: []string{"name"}, wantKey: 4,
+			wantImage: "minimal"},
+		{name: "noblob delete", ch: del, wantBefore: []string{"id", "name"}, wantKey: 5, wantImage: "noblob"},
+		{name: "full delete", ch: full, wantBefore: []string{"id", "name", "doc"}, wantKey: 6},
+	}
+	for _, tt := range tests {
+		for _, codec := range bothCodecs(t) {
+			t.Run(tt.name+"/"+codec.Format(), func(t *testing.T) {
+				data, err := codec.Append(nil, tt.ch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := Decode(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if names := mapKeys(got["before"]); !reflect.DeepEqual(names, sorted(tt.wantBefore)) {
+					t.Errorf("before has %v, want %v", names, sorted(tt.wantBefore))
+				}
+				if names := mapKeys(got["after"]); !reflect.DeepEqual(names, sorted(tt.wantAfter)) {
+					t.Errorf("after has %v, want %v", names, sorted(tt.wantAfter))
+				}
+				if after, ok := got["after"].(map[string]any); ok {
+					if v, ok := after["name"]; !ok || v != nil {
+						t.Errorf("after.name = %v, %v; want a present null", v, ok)
+					}
+				}
+				id := got["key"].(map[string]any)["id"]
+				if id != tt.wantKey && id != json.Number(fmt.Sprint(tt.wantKey)) {
+					t.Errorf("key.id = %#v, want %d", id, tt.wantKey)
+				}
+				source := got["source"].(map[string]any)
+				if image, ok := source["image"]; image != tt.wantImage || ok != (tt.wantImage != nil) {
+					t.Errorf("source.image = %#v (present %v), want %#v", image, ok, tt.wantImage)
+				}
+				wantLen := 10
+				if tt.wantImage != nil {
+					wantLen = 11
+				}
+				if len(source) != wantLen {
+					t.Errorf("source has %d keys, want %d: %v", len(source), wantLen, source)
+				}
+			})
+		}
+	}
+}
+
+// mapKeys returns the sorted keys of v, a map[string]any, or nil when v
+// is not one.
+func mapKeys(v any) []string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	return sorted(slices.Collect(maps.Keys(m)))
+}
+
+// sorted returns s sorted, nil for nil.
+func sorted(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	return slices.Sorted(slices.Values(s))
 }

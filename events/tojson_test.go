@@ -16,9 +16,11 @@ func sampleEnvelopes(t testing.TB) [][]byte {
 	upd.Op, upd.Before = OpUpdate, upd.After
 	ddl := rowChange(nil, nil)
 	ddl.Op, ddl.DDL, ddl.DDLColumns = OpDDL, "CREATE TABLE t (id int)", []ColumnDef{{Name: "id", Type: "int(11)"}}
+	minimal := partialChange(OpUpdate, ImageMinimal, []string{"a", "b", "c"}, []int{0, 1},
+		[]any{int64(1), Absent, Absent}, []any{Absent, int64(2), "x"})
 	var out [][]byte
 	for _, codec := range bothCodecs(t) {
-		for _, ch := range []*Change{upd, ddl, benchChange()} {
+		for _, ch := range []*Change{upd, ddl, benchChange(), minimal} {
 			data, err := codec.Append(nil, ch)
 			if err != nil {
 				t.Fatal(err)
