@@ -22,12 +22,29 @@ func benchChange() *Change {
 	}
 }
 
-func benchmarkAppend(b *testing.B, format string) {
+// benchMinimalChange is benchChange as an update under binlog_row_image
+// MINIMAL: before holds the key, after the one column the statement set.
+func benchMinimalChange() *Change {
+	c := benchChange()
+	c.Op, c.Source.Image = OpUpdate, ImageMinimal
+	c.Before = make([]any, len(c.Columns))
+	for i := range c.Before {
+		c.Before[i] = Absent
+	}
+	c.Before[0] = c.After[0]
+	for i := range c.After {
+		if i != 2 {
+			c.After[i] = Absent
+		}
+	}
+	return c
+}
+
+func benchmarkAppend(b *testing.B, format string, ch *Change) {
 	codec, err := NewCodec(format)
 	if err != nil {
 		b.Fatal(err)
 	}
-	ch := benchChange()
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
@@ -38,9 +55,15 @@ func benchmarkAppend(b *testing.B, format string) {
 	b.SetBytes(int64(len(buf)))
 }
 
-func BenchmarkMsgpackAppend(b *testing.B) { benchmarkAppend(b, FormatMsgpack) }
+func BenchmarkMsgpackAppend(b *testing.B) { benchmarkAppend(b, FormatMsgpack, benchChange()) }
 
-func BenchmarkJSONAppend(b *testing.B) { benchmarkAppend(b, FormatJSON) }
+func BenchmarkJSONAppend(b *testing.B) { benchmarkAppend(b, FormatJSON, benchChange()) }
+
+func BenchmarkMsgpackAppendMinimal(b *testing.B) {
+	benchmarkAppend(b, FormatMsgpack, benchMinimalChange())
+}
+
+func BenchmarkJSONAppendMinimal(b *testing.B) { benchmarkAppend(b, FormatJSON, benchMinimalChange()) }
 
 // BenchmarkMsgpackEncoderLib encodes the same envelope with the library's
 // Encoder on a reusable writer: the alternative to the append-style writers
@@ -142,20 +165,25 @@ func libStrs(e *msgpack.Encoder, ss ...string) {
 	}
 }
 
-// TestAppendAllocs keeps the hot path free of allocations.
+// TestAppendAllocs keeps the hot path free of allocations, for full and
+// partial images.
 func TestAppendAllocs(t *testing.T) {
 	ch := benchChange()
 	ch.After[3] = JSON(`{"b":1,"a":[1,2.5,"x\n",null,true]}`) // scratch buffers too
-	for _, codec := range bothCodecs(t) {
-		buf, err := codec.Append(nil, ch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		allocs := testing.AllocsPerRun(100, func() {
-			buf, _ = codec.Append(buf[:0], ch)
-		})
-		if allocs != 0 {
-			t.Errorf("%s: %v allocations per Append, want 0", codec.Format(), allocs)
+	mixed := benchMinimalChange()
+	mixed.Key = []int{0, 2} // neither image has both: a key column by column
+	for _, ch := range []*Change{ch, benchMinimalChange(), mixed} {
+		for _, codec := range bothCodecs(t) {
+			buf, err := codec.Append(nil, ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			allocs := testing.AllocsPerRun(100, func() {
+				buf, _ = codec.Append(buf[:0], ch)
+			})
+			if allocs != 0 {
+				t.Errorf("%s, image %q: %v allocations per Append, want 0", codec.Format(), ch.Source.Image, allocs)
+			}
 		}
 	}
 }
