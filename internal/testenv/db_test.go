@@ -86,3 +86,67 @@ func testDBBasics(t *testing.T, m *DB) {
 		m.Exec(t, "SELECT 1")
 	})
 }
+
+// A replica of each flavor receives the primary's rows, CaughtUp says when,
+// and after StopReplica it receives no more.
+func TestReplicateFrom(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		flavor      string
+		start       func(testing.TB, ...Option) *DB
+		replicaOpts []Option
+	}{
+		{FlavorMariaDB, StartMariaDB, []Option{WithConfig("log_slave_updates=ON")}},
+		{FlavorMySQL, StartMySQL, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flavor, func(t *testing.T) {
+			t.Parallel()
+			primary := tt.start(t, WithServerID(1))
+			replica := tt.start(t, append(tt.replicaOpts, WithServerID(2))...)
+			replica.ReplicateFrom(t, primary)
+			primary.Exec(t,
+				"CREATE DATABASE r",
+				"CREATE TABLE r.t (id INT PRIMARY KEY, v VARCHAR(16))",
+				"INSERT INTO r.t VALUES (1, 'one')")
+			waitForWithin(t, 20*time.Second, "the replica to catch up", func() bool { return replica.CaughtUp(t, primary) })
+			if got := replica.QueryString(t, "SELECT v FROM r.t WHERE id = 1"); got != "one" {
+				t.Fatalf("replicated row = %q, want %q", got, "one")
+			}
+
+			replica.StopReplica(t)
+			assertReplicaStopped(t, replica)
+			primary.Exec(t, "INSERT INTO r.t VALUES (2, 'two')")
+			if replica.CaughtUp(t, primary) {
+				t.Fatal("a stopped replica is caught up with a row written after StopReplica")
+			}
+			replica.Exec(t, "INSERT INTO r.t VALUES (3, 'three')") // a promoted replica takes writes
+		})
+	}
+}
+
+// assertReplicaStopped fails the test unless both replication threads of m
+// are stopped.
+func assertReplicaStopped(t *testing.T, m *DB) {
+	t.Helper()
+	conn := m.Conn(t)
+	r, err := m.replicaStatus(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.io != "No" || r.sql != "No" {
+		t.Fatalf("after StopReplica: IO thread %q, SQL thread %q; want both No", r.io, r.sql)
+	}
+}
+
+// waitForWithin waits up to timeout for cond to hold.
+func waitForWithin(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
