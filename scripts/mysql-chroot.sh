@@ -58,6 +58,6 @@ echo "mysql-chroot: debootstrap $suite with $packages into $dir (about two minut
 debootstrap --variant=minbase --include="$packages" "$suite" "$dir.partial" "$mirror"
 rm -rf "$dir"
 mv "$dir.partial" "$dir"
-"$dir/usr/sbin/mysqld" --version >/dev/null 2>&1 || chroot "$dir" mysqld --version
+chroot "$dir" mysqld --version >/dev/null
 touch "$dir/.dataingest-ready"
 echo "mysql-chroot: ready: $(chroot "$dir" mysqld --version)"
