@@ -30,7 +30,9 @@ all: build
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/ ./cmd/dataingest ./cmd/dataingestctl
 
-## deps: check for Go; install the server packages that are missing
+## deps: check for Go; install the server packages that are missing; unless
+## DATAINGEST_TEST_MYSQLD names your own mysqld, build (once, as root) the
+## chroot with Debian's MySQL that the MySQL tests run (scripts/mysql-chroot.sh)
 deps:
 	@command -v $(GO) >/dev/null 2>&1 || { \
 		echo "make: '$(GO)' not found in PATH: install Go (the version go.mod names or later) from https://go.dev/dl/ and put its bin directory on PATH" >&2; \
@@ -53,6 +55,7 @@ deps:
 	fi; \
 	$$sudo apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+	@[ -n "$$DATAINGEST_TEST_MYSQLD" ] || scripts/mysql-chroot.sh
 
 ## test: vet, gofmt check, and every test (with -race) against real servers
 test: deps
