@@ -113,7 +113,8 @@ func (t *Table) Clone() *Table {
 }
 
 // ParseLabels returns the labels of an ENUM or SET COLUMN_TYPE such as
-// "enum('a','b')" (a quote inside a label is doubled); nil for other types.
+// "enum('a','b')" (a quote inside a label is doubled; a backslash, newline,
+// carriage return or NUL is escaped with a backslash); nil for other types.
 func ParseLabels(columnType string) []string {
 	lower := strings.ToLower(columnType)
 	var body string
@@ -141,11 +142,29 @@ func ParseLabels(columnType string) []string {
 			in = false
 			labels = append(labels, cur.String())
 		case in && c == '\\' && i+1 < len(body):
-			cur.WriteByte(body[i+1])
+			cur.WriteByte(unescape(body[i+1]))
 			i++
 		case in:
 			cur.WriteByte(c)
 		}
 	}
 	return labels
+}
+
+// unescape returns the byte that a backslash followed by c stands for in a
+// COLUMN_TYPE label.
+func unescape(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case '0':
+		return 0
+	case 'Z':
+		return 0x1a
+	}
+	return c
 }
