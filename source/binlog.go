@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
@@ -29,8 +28,9 @@ type reader struct {
 
 	snap *catchup // filters changes a snapshot already holds; nil when none
 
-	inTx    bool
-	txStart uint32 // position of the transaction's first event
+	inTx     bool
+	explicit bool   // the transaction began with BEGIN or XA START: statements inside it do not end it
+	txStart  uint32 // position of the transaction's first event
 	txGTID  string // GTID of the transaction, "" without
 	txRows  int64  // rows of the transaction seen so far (emitted or skipped)
 	skip    int64  // rows still to skip: already written before a resume
@@ -40,10 +40,10 @@ type reader struct {
 	after  []any
 }
 
-func newReader(cfg MySQLConfig, flavor string, serverID uint32, from Checkpoint, conn *client.Conn, ep Endpoint, em Emitter) *reader {
+func newReader(cfg MySQLConfig, flavor string, serverID uint32, from Checkpoint, conn *client.Conn, ep Endpoint, catalog *schema.Catalog, em Emitter) *reader {
 	r := &reader{
 		cfg: cfg, flavor: flavor, serverID: serverID, em: em,
-		tables:   newTableCache(conn, ep, flavor, cfg.Match, cfg.Log),
+		tables:   newTableCache(conn, ep, flavor, cfg.Match, catalog, cfg.Log),
 		file:     from.File,
 		boundary: from,
 		skip:     from.TxRows,
@@ -74,10 +74,31 @@ func (r *reader) catchUp(st *snapshotState) error {
 
 func (r *reader) position() string { return r.boundary.String() }
 
+// at names the position of an event for messages: file:pos.
+func (r *reader) at(h *replication.EventHeader) string {
+	return r.file + ":" + strconv.FormatUint(uint64(h.LogPos-h.EventSize), 10)
+}
+
 func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error {
-	h := ev.Header
+	if p, ok := ev.Event.(*replication.TransactionPayloadEvent); ok {
+		// A compressed transaction (binlog_transaction_compression): its
+		// events are read like any others, at the payload's position.
+		for _, inner := range p.Events {
+			if err := r.event(ctx, ev.Header, inner.Header.EventType, inner.Event); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return r.event(ctx, ev.Header, ev.Header.EventType, ev.Event)
+}
+
+// event handles one event; h is the header of the event as it stands in
+// the binlog (for the events of a compressed transaction, the payload's),
+// typ the event's own type.
+func (r *reader) event(ctx context.Context, h *replication.EventHeader, typ replication.EventType, ev replication.Event) error {
 	start := h.LogPos - h.EventSize
-	switch e := ev.Event.(type) {
+	switch e := ev.(type) {
 	case *replication.RotateEvent:
 		r.file = string(e.NextLogName)
 		// A real rotate ends a file: the next transaction starts in the
@@ -89,91 +110,61 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 		}
 	case *replication.MariadbGTIDEvent:
 		r.begin(start, fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, e.GTID.ServerID, e.GTID.SequenceNumber))
+	case *replication.GtidTaggedLogEvent:
+		r.beginMySQL(start, &e.GTIDEvent)
 	case *replication.GTIDEvent:
-		gtid := ""
-		if next, err := e.GTIDNext(); err == nil {
-			gtid = next.String()
-		}
-		r.begin(start, gtid)
+		r.beginMySQL(start, e)
 	case *replication.QueryEvent:
-		q := string(e.Query)
-		switch {
-		case strings.EqualFold(q, "BEGIN"):
-			if !r.inTx {
-				r.begin(start, "")
-			}
-		default:
-			// COMMIT of a non-transactional table, or a DDL, which is a
-			// transaction of its own.
-			if !strings.EqualFold(q, "COMMIT") {
-				r.tables.invalidate(q)
-				if d, ok := schema.ParseDDL(string(e.Schema), q); ok {
-					if err := r.ddl(ctx, h, q, d); err != nil {
-						return err
-					}
-				}
-			}
-			r.commit(h)
-		}
+		return r.query(ctx, h, e)
 	case *replication.XIDEvent:
-		r.commit(h)
+		r.em.Advance(r.commit(h), int64(h.Timestamp)*1000)
 	case *replication.TableMapEvent:
-		if err := r.tables.learn(e); err != nil {
-			return err
-		}
+		return r.tables.learn(e, r.at(h))
 	case *replication.RowsEvent:
-		return r.rows(ctx, h, e)
+		return r.rows(ctx, h, typ, e)
 	default:
-		if h.EventType == replication.HEARTBEAT_EVENT || h.EventType == replication.HEARTBEAT_LOG_EVENT_V2 {
-			if !r.inTx {
-				r.em.Advance(r.boundary, time.Now().UnixMilli())
-			}
-		}
+		return r.other(h, typ)
 	}
 	return nil
 }
 
-// ddl emits a ddl event for each table of the task a statement changes,
-// with the table's columns after it (from information_schema when the node
-// processes the statement; none for a dropped or renamed-away table).
-func (r *reader) ddl(ctx context.Context, h *replication.EventHeader, stmt string, d schema.DDL) error {
-	if !r.inTx {
-		r.begin(h.LogPos-h.EventSize, "")
+func (r *reader) beginMySQL(start uint32, e *replication.GTIDEvent) {
+	gtid := ""
+	if next, err := e.GTIDNext(); err == nil {
+		gtid = next.String()
 	}
-	seen := map[schema.TableRef]bool{}
-	for i, ref := range d.Tables {
-		if seen[ref] || !r.cfg.Match(ref.DB, ref.Name) {
-			continue
+	r.begin(start, gtid)
+}
+
+// other handles the events that carry no row changes, and fails on those
+// that may carry changes the task cannot decode: nothing is skipped
+// silently.
+func (r *reader) other(h *replication.EventHeader, typ replication.EventType) error {
+	switch typ {
+	case replication.HEARTBEAT_EVENT, replication.HEARTBEAT_LOG_EVENT_V2:
+		if !r.inTx {
+			r.em.Advance(r.boundary, time.Now().UnixMilli())
 		}
-		seen[ref] = true
-		r.txRows++
-		if r.skip > 0 {
-			r.skip--
-			continue
-		}
-		gone := d.Kind == "DROP" || (d.Kind == "RENAME" && i%2 == 0)
-		var cols []events.ColumnDef
-		if !gone {
-			t, err := r.tables.schema(ref.DB, ref.Name)
-			if err != nil {
-				return err
-			}
-			for _, c := range t.Columns {
-				cols = append(cols, events.ColumnDef{Name: c.Name, Type: c.Type})
-			}
-		}
-		ch := &r.ch
-		*ch = events.Change{
-			Op: events.OpDDL, TsMs: time.Now().UnixMilli(), DB: ref.DB, Table: ref.Name, DDL: stmt, DDLColumns: cols,
-			Source: events.Source{
-				Flavor: r.flavor, ServerID: h.ServerID, File: r.file, Pos: h.LogPos - h.EventSize,
-				GTID: r.txGTID, TsMs: int64(h.Timestamp) * 1000,
-			},
-			Tx: events.Tx{ID: r.txID(), Seq: r.txRows - 1},
-		}
-		if err := r.em.Emit(ctx, ch, r.txCheckpoint()); err != nil {
-			return err
-		}
+	case replication.XA_PREPARE_LOG_EVENT:
+		// The first phase of an XA transaction ends its rows; its XA
+		// COMMIT comes later as a statement of its own.
+		r.em.Advance(r.commit(h), int64(h.Timestamp)*1000)
+	case replication.FORMAT_DESCRIPTION_EVENT, replication.PREVIOUS_GTIDS_EVENT, replication.STOP_EVENT,
+		replication.ROWS_QUERY_EVENT, replication.IGNORABLE_EVENT, replication.TRANSACTION_CONTEXT_EVENT,
+		replication.VIEW_CHANGE_EVENT, replication.ANONYMOUS_GTID_EVENT,
+		replication.MARIADB_ANNOTATE_ROWS_EVENT, replication.MARIADB_BINLOG_CHECKPOINT_EVENT,
+		replication.MARIADB_GTID_LIST_EVENT, replication.MARIADB_START_ENCRYPTION_EVENT:
+	case replication.INCIDENT_EVENT:
+		return Permanentf("the binlog has an incident event at %s: the server says changes were lost there (for example a failed write to the binlog); "+
+			"the task stops, since rows after it may be missing (restart it with snapshotMode initial to read the tables again)", r.at(h))
+	case replication.INTVAR_EVENT, replication.RAND_EVENT, replication.USER_VAR_EVENT,
+		replication.BEGIN_LOAD_QUERY_EVENT, replication.EXECUTE_LOAD_QUERY_EVENT:
+		// Context of statement-based changes, which the server wrote
+		// although a task needs binlog_format=ROW.
+		return Permanentf("binlog event %s at %s belongs to a statement-based change, which the task cannot decode: set binlog_format=ROW on the server "+
+			"(for every session: a session may still set binlog_format=STATEMENT)", typ, r.at(h))
+	default:
+		return Permanentf("binlog event %s at %s is of a kind the task cannot read; it stops rather than skip changes it may carry", typ, r.at(h))
 	}
 	return nil
 }
@@ -198,13 +189,16 @@ func (r *reader) txID() string {
 func (r *reader) begin(start uint32, gtid string) {
 	r.gtids.begin(gtid)
 	r.inTx = true
+	r.explicit = false
 	r.txStart = start
 	r.txGTID = gtid
 	r.txRows = 0
 }
 
-func (r *reader) commit(h *replication.EventHeader) {
-	r.inTx = false
+// commit ends the open transaction at the event h ends and returns the new
+// boundary, for the caller to hand on with Advance or a group.
+func (r *reader) commit(h *replication.EventHeader) Checkpoint {
+	r.inTx, r.explicit = false, false
 	r.skip = 0
 	r.gtids.commit()
 	r.boundary = Checkpoint{File: r.file, Pos: h.LogPos, GTID: r.gtids.text, Server: r.serverID}
@@ -216,81 +210,5 @@ func (r *reader) commit(h *replication.EventHeader) {
 			r.boundary.Snapshot = r.snap.text
 		}
 	}
-	r.em.Advance(r.boundary, int64(h.Timestamp)*1000)
-}
-
-func (r *reader) rows(ctx context.Context, h *replication.EventHeader, e *replication.RowsEvent) error {
-	t := r.tables.get(e.TableID)
-	if t == nil {
-		return nil // a table the task does not read
-	}
-	if !r.inTx { // a server that does not send BEGIN: the event is its own boundary
-		r.begin(h.LogPos-h.EventSize, "")
-	}
-	var op events.Op
-	step := 1
-	switch e.Type() {
-	case replication.EnumRowsEventTypeInsert:
-		op = events.OpCreate
-	case replication.EnumRowsEventTypeUpdate:
-		op, step = events.OpUpdate, 2
-	case replication.EnumRowsEventTypeDelete:
-		op = events.OpDelete
-	default:
-		return nil
-	}
-	ch := &r.ch
-	*ch = events.Change{
-		Op: op, DB: t.db, Table: t.name, Columns: t.columns, Key: t.key,
-		Source: events.Source{
-			Flavor: r.flavor, ServerID: h.ServerID, File: r.file, Pos: h.LogPos - h.EventSize,
-			GTID: r.txGTID, TsMs: int64(h.Timestamp) * 1000,
-		},
-	}
-	txID := r.txID()
-	for i := 0; i+step <= len(e.Rows); i += step {
-		r.txRows++
-		if r.skip > 0 {
-			r.skip--
-			continue
-		}
-		ch.Before, ch.After = nil, nil
-		var err error
-		switch op {
-		case events.OpCreate:
-			r.after, err = t.convert(r.after[:0], e.Rows[i])
-			ch.After = r.after
-		case events.OpDelete:
-			r.before, err = t.convert(r.before[:0], e.Rows[i])
-			ch.Before = r.before
-		case events.OpUpdate:
-			if r.before, err = t.convert(r.before[:0], e.Rows[i]); err == nil {
-				r.after, err = t.convert(r.after[:0], e.Rows[i+1])
-			}
-			ch.Before, ch.After = r.before, r.after
-		}
-		if err != nil {
-			return Permanentf("decoding a row of %s.%s at %s:%d: %v", t.db, t.name, r.file, h.LogPos-h.EventSize, err)
-		}
-		if r.snap != nil && len(t.key) > 0 {
-			img := ch.After
-			if img == nil {
-				img = ch.Before
-			}
-			key := make([]any, len(t.key))
-			for j, k := range t.key {
-				key[j] = img[k]
-			}
-			if r.snap.skip(t, key, r.serverID, r.file, r.txStart, r.txGTID) {
-				continue
-			}
-		}
-		ch.TsMs = time.Now().UnixMilli()
-		ch.Source.Row = i / step
-		ch.Tx = events.Tx{ID: txID, Seq: r.txRows - 1}
-		if err := r.em.Emit(ctx, ch, r.txCheckpoint()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.boundary
 }

@@ -1,7 +1,9 @@
 package source
 
 import (
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -15,7 +17,7 @@ import (
 type kind uint8
 
 const (
-	kindPass      kind = iota // float32, float64, DECIMAL text, DATE, TIME text
+	kindPass      kind = iota // float32, float64, DECIMAL text, DATE text
 	kindInt                   // signed integer -> int64
 	kindUint                  // unsigned integer -> uint64
 	kindBit                   // BIT -> uint64
@@ -25,161 +27,185 @@ const (
 	kindTime                  // "-838:59:59", with the column's fractional digits
 	kindEnum                  // index -> label
 	kindSet                   // bitmask -> "a,b"
-	kindText                  // character data -> string
-	kindLatin1                // latin1 (cp1252) character data -> UTF-8 string
-	kindBytes                 // binary data -> []byte
-	kindJSON                  // JSON text -> events.JSON
+	kindText                  // UTF-8 character data -> string
+	kindCharset               // character data in another charset -> UTF-8 string
+	kindBytes                 // binary data -> []byte, BINARY(n) padded to n
+	kindJSON                  // JSON text (or a partial update of it) -> events.JSON
+	kindVector                // VECTOR float32s -> events.JSON array
+	kindUUID                  // MariaDB UUID bytes -> canonical text
+	kindInet6                 // MariaDB INET6 bytes -> text
+	kindInet4                 // MariaDB INET4 bytes -> text
 )
 
-// tableInfo is what converting one table's rows needs.
+// tableInfo is what converting one table's rows needs: the table's
+// definition at the rows' position, checked against the binlog's table map.
 type tableInfo struct {
 	db, name string
+	def      *schema.Table
 	columns  []string
+	types    []byte // the table map's column types, to recognise the same map again
 	key      []int
 	kinds    []kind
-	labels   [][]string // ENUM/SET labels by column
-	pad      []int      // BINARY(n) length by column, 0 for others
-	fsp      []int      // fractional digits of TIME columns
+	labels   [][]string                     // ENUM/SET labels by column
+	pad      []int                          // BINARY(n) length by column, 0 for others
+	fsp      []int                          // fractional digits of TIME columns
+	decode   []func([]byte) (string, error) // text decoders of kindCharset columns
+	blobby   []bool                         // BLOB/TEXT/JSON/GEOMETRY: what NOBLOB leaves out
 }
 
-// describe builds a tableInfo from a table-map event and the table's
-// information_schema columns. Names, signedness, charsets and labels come
-// from the event's metadata when the server sends it (they are true at the
-// moment of the change), else from information_schema.
-func describe(e *replication.TableMapEvent, s *schema.Table) (*tableInfo, error) {
+// describe builds a tableInfo from a table's definition at the event's
+// position and checks it against the event: a column count, type or name
+// (names come with binlog_row_metadata=FULL) that differs means the
+// history is wrong, and the task must stop rather than guess.
+func describe(e *replication.TableMapEvent, def *schema.Table, at string) (*tableInfo, error) {
 	n := int(e.ColumnCount)
-	t := &tableInfo{db: string(e.Schema), name: string(e.Table),
-		kinds: make([]kind, n), labels: make([][]string, n), pad: make([]int, n), fsp: make([]int, n)}
-	t.columns = e.ColumnNameString()
-	if len(t.columns) != n {
-		if len(s.Columns) != n {
-			return nil, fmt.Errorf("table %s.%s has %d columns in the binlog and %d in information_schema, and the binlog carries no column names: set binlog_row_metadata=FULL",
-				t.db, t.name, n, len(s.Columns))
-		}
-		t.columns = make([]string, n)
-		for i := range s.Columns {
-			t.columns[i] = s.Columns[i].Name
+	t := &tableInfo{db: string(e.Schema), name: string(e.Table), def: def,
+		types: append([]byte(nil), e.ColumnType...), kinds: make([]kind, n), labels: make([][]string, n),
+		pad: make([]int, n), fsp: make([]int, n), decode: make([]func([]byte) (string, error), n), blobby: make([]bool, n)}
+	if err := crossCheck(e, def, at); err != nil {
+		return nil, err
+	}
+	t.columns = make([]string, n)
+	for i := range def.Columns {
+		c := &def.Columns[i]
+		t.columns[i] = c.Name
+		if err := t.setKind(i, c); err != nil {
+			return nil, Permanentf("table %s.%s column %s: %v", t.db, t.name, c.Name, err)
 		}
 	}
-	unsigned := e.UnsignedMap()
-	collations := e.CollationMap()
-	enums, sets := e.EnumStrValueMap(), e.SetStrValueMap()
-	for i := 0; i < n; i++ {
-		sc := s.Column(t.columns[i])
-		if sc == nil {
-			sc = &schema.Column{}
-		}
-		isUnsigned := sc.Unsigned
-		if len(unsigned) > 0 {
-			isUnsigned = unsigned[i]
-		}
-		isBinary, isLatin1 := sc.Binary, sc.Latin1
-		if coll, ok := collations[i]; ok {
-			isBinary, isLatin1 = coll == 63, latin1Collations[coll]
-		}
-		switch {
-		case e.IsEnumColumn(i):
-			t.kinds[i], t.labels[i] = kindEnum, firstNonEmpty(enums[i], sc.Labels)
-		case e.IsSetColumn(i):
-			t.kinds[i], t.labels[i] = kindSet, firstNonEmpty(sets[i], sc.Labels)
-		default:
-			t.kinds[i] = kindOf(e.ColumnType[i], isUnsigned, isBinary, sc.JSON)
-			if t.kinds[i] == kindText && isLatin1 {
-				t.kinds[i] = kindLatin1
-			}
-			if t.kinds[i] == kindBytes && strings.EqualFold(sc.DataType, "binary") {
-				t.pad[i] = sc.Length
-			}
-			if e.ColumnType[i] == mysql.MYSQL_TYPE_TIME2 {
-				t.kinds[i], t.fsp[i] = kindTime, int(min(e.ColumnMeta[i], 6))
-			}
-		}
-	}
-	if len(e.PrimaryKey) > 0 {
-		for _, k := range e.PrimaryKey {
-			t.key = append(t.key, int(k))
-		}
-	} else {
-		for i, c := range t.columns {
-			if sc := s.Column(c); sc != nil && sc.Key {
-				t.key = append(t.key, i)
-			}
-		}
-	}
+	t.key = def.KeyIndexes()
 	return t, nil
 }
 
-func firstNonEmpty(a, b []string) []string {
-	if len(a) > 0 {
-		return a
-	}
-	return b
+// sameMap reports whether e describes the table as t was built from.
+func (t *tableInfo) sameMap(e *replication.TableMapEvent) bool {
+	return string(t.types) == string(e.ColumnType)
 }
 
-func kindOf(tp byte, unsigned, binary, json bool) kind {
-	switch tp {
-	case mysql.MYSQL_TYPE_TINY, mysql.MYSQL_TYPE_SHORT, mysql.MYSQL_TYPE_INT24, mysql.MYSQL_TYPE_LONG, mysql.MYSQL_TYPE_LONGLONG:
-		if unsigned {
-			return kindUint
-		}
-		return kindInt
-	case mysql.MYSQL_TYPE_BIT:
-		return kindBit
-	case mysql.MYSQL_TYPE_YEAR:
-		return kindYear
-	case mysql.MYSQL_TYPE_DATETIME, mysql.MYSQL_TYPE_DATETIME2:
-		return kindDatetime
-	case mysql.MYSQL_TYPE_TIMESTAMP, mysql.MYSQL_TYPE_TIMESTAMP2:
-		return kindTimestamp
-	case mysql.MYSQL_TYPE_JSON:
-		return kindJSON
-	case mysql.MYSQL_TYPE_GEOMETRY:
-		return kindBytes
-	case mysql.MYSQL_TYPE_VARCHAR, mysql.MYSQL_TYPE_VAR_STRING, mysql.MYSQL_TYPE_STRING,
-		mysql.MYSQL_TYPE_BLOB, mysql.MYSQL_TYPE_TINY_BLOB, mysql.MYSQL_TYPE_MEDIUM_BLOB, mysql.MYSQL_TYPE_LONG_BLOB:
-		switch {
-		case json:
-			return kindJSON
-		case binary:
-			return kindBytes
-		default:
-			return kindText
-		}
+func (t *tableInfo) setKind(i int, c *schema.Column) error {
+	dt := strings.ToLower(c.DataType)
+	switch {
+	case c.JSON || dt == "json":
+		t.kinds[i], t.blobby[i] = kindJSON, true
+		return nil
+	case isSpatial(dt):
+		t.kinds[i], t.blobby[i] = kindBytes, true
+		return nil
 	}
-	return kindPass
+	switch dt {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
+		t.kinds[i] = kindInt
+		if c.Unsigned {
+			t.kinds[i] = kindUint
+		}
+	case "bit":
+		t.kinds[i] = kindBit
+	case "year":
+		t.kinds[i] = kindYear
+	case "datetime":
+		t.kinds[i] = kindDatetime
+	case "timestamp":
+		t.kinds[i] = kindTimestamp
+	case "time":
+		t.kinds[i], t.fsp[i] = kindTime, min(c.Scale, 6)
+	case "date", "decimal", "numeric", "float", "double", "real":
+		t.kinds[i] = kindPass
+	case "enum":
+		t.kinds[i], t.labels[i] = kindEnum, c.Labels
+	case "set":
+		t.kinds[i], t.labels[i] = kindSet, c.Labels
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		t.kinds[i] = kindBytes
+		t.blobby[i] = strings.HasSuffix(dt, "blob")
+		if dt == "binary" {
+			t.pad[i] = c.Length
+		}
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
+		t.blobby[i] = strings.HasSuffix(dt, "text")
+		return t.setText(i, c)
+	case "vector":
+		t.kinds[i], t.blobby[i] = kindVector, true
+	case "uuid":
+		t.kinds[i] = kindUUID
+	case "inet6":
+		t.kinds[i] = kindInet6
+	case "inet4":
+		t.kinds[i] = kindInet4
+	default:
+		return fmt.Errorf("type %s (%s) has no decoder", c.DataType, c.Type)
+	}
+	return nil
+}
+
+// setText picks the decoder of a character column by its charset.
+func (t *tableInfo) setText(i int, c *schema.Column) error {
+	switch strings.ToLower(c.Charset) {
+	case "binary":
+		t.kinds[i] = kindBytes
+		if strings.EqualFold(c.DataType, "char") {
+			t.pad[i] = c.Length
+		}
+		return nil
+	case "", "utf8mb4", "utf8mb3", "utf8", "ascii":
+		t.kinds[i] = kindText
+		return nil
+	}
+	dec, err := textDecoder(c.Charset)
+	if err != nil {
+		return err
+	}
+	t.kinds[i], t.decode[i] = kindCharset, dec
+	return nil
+}
+
+func isSpatial(dt string) bool {
+	switch dt {
+	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+		"geometrycollection", "geomcollection":
+		return true
+	}
+	return false
 }
 
 // convert appends row's values, converted per the contract's type rules,
-// to dst. Values may point into the binlog event: use them before the next
-// event is read.
-func (t *tableInfo) convert(dst []any, row []any) ([]any, error) {
+// to dst; a column the row image leaves out (skipped) becomes
+// events.Absent. prev is the converted before image of an update (nil
+// otherwise): a partial JSON update applies to its document. Values may
+// point into the binlog event: use them before the next event is read.
+func (t *tableInfo) convert(dst []any, row []any, skipped []int, prev []any) ([]any, error) {
 	if len(row) != len(t.kinds) {
 		return dst, fmt.Errorf("row has %d values, table has %d columns", len(row), len(t.kinds))
 	}
+	base := len(dst)
 	for i, v := range row {
 		if v == nil {
 			dst = append(dst, nil)
 			continue
 		}
-		out, err := t.value(i, v)
+		out, err := t.value(i, v, prev)
 		if err != nil {
 			return dst, fmt.Errorf("column %s: %w", t.columns[i], err)
 		}
 		dst = append(dst, out)
 	}
+	for _, i := range skipped {
+		if i >= 0 && i < len(t.kinds) {
+			dst[base+i] = events.Absent
+		}
+	}
 	return dst, nil
 }
 
-func (t *tableInfo) value(i int, v any) (any, error) {
+func (t *tableInfo) value(i int, v any, prev []any) (any, error) {
 	switch t.kinds[i] {
-	case kindInt:
+	case kindInt, kindYear:
 		return toInt64(v)
-	case kindUint:
-		return toUint64(v)
-	case kindBit:
-		return toUint64(v)
-	case kindYear:
-		return toInt64(v)
+	case kindUint, kindBit:
+		n, err := toUint64(v)
+		if t.types[i] == mysql.MYSQL_TYPE_INT24 {
+			n &= 0xFFFFFF // decoded as a signed 24-bit value
+		}
+		return n, err
 	case kindDatetime:
 		if s, ok := v.(string); ok {
 			return strings.Replace(s, " ", "T", 1), nil
@@ -219,46 +245,100 @@ func (t *tableInfo) value(i int, v any) (any, error) {
 		case []byte:
 			return string(x), nil
 		}
-	case kindLatin1:
-		switch x := v.(type) {
-		case string:
-			return latin1ToUTF8([]byte(x)), nil
-		case []byte:
-			return latin1ToUTF8(x), nil
-		}
+	case kindCharset:
+		return t.decode[i](rawBytes(v))
 	case kindBytes:
-		var b []byte
-		switch x := v.(type) {
-		case string:
-			b = []byte(x)
-		case []byte:
-			b = x
-		default:
+		b := rawBytes(v)
+		if b == nil {
 			return nil, fmt.Errorf("unexpected %T for binary data", v)
 		}
-		if n := t.pad[i]; len(b) < n {
-			p := make([]byte, n)
-			copy(p, b)
-			b = p
-		}
-		return b, nil
+		return padTo(b, t.pad[i]), nil
 	case kindJSON:
+		return t.jsonValue(i, v, prev)
+	case kindVector:
+		return vectorJSON(rawBytes(v))
+	case kindUUID:
+		return mariadbUUIDText(rawBytes(v))
+	case kindInet6:
+		var a [16]byte
+		copy(a[:], rawBytes(v))
+		return netip.AddrFrom16(a).String(), nil
+	case kindInet4:
+		var a [4]byte
 		switch x := v.(type) {
-		case string:
-			if x == "" {
-				return events.JSON("null"), nil
+		case string, []byte:
+			copy(a[:], rawBytes(x))
+		default:
+			n, err := toUint64(v)
+			if err != nil {
+				return nil, err
 			}
-			return events.JSON(x), nil
-		case []byte:
-			if len(x) == 0 {
-				return events.JSON("null"), nil
-			}
-			return events.JSON(x), nil
+			binary.BigEndian.PutUint32(a[:], uint32(n))
 		}
+		return netip.AddrFrom4(a).String(), nil
 	default:
 		return v, nil
 	}
 	return nil, fmt.Errorf("unexpected %T", v)
+}
+
+// jsonValue is a JSON column's value: its text, or for a partial update
+// (binlog_row_value_options=PARTIAL_JSON) the before image's document with
+// the update applied.
+func (t *tableInfo) jsonValue(i int, v any, prev []any) (any, error) {
+	var diffs []*replication.JsonDiff
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return events.JSON("null"), nil
+		}
+		return events.JSON(x), nil
+	case []byte:
+		if len(x) == 0 {
+			return events.JSON("null"), nil
+		}
+		return events.JSON(x), nil
+	case *replication.JsonDiff:
+		diffs = []*replication.JsonDiff{x}
+	case []*replication.JsonDiff:
+		diffs = x
+	default:
+		return nil, fmt.Errorf("unexpected %T for JSON", v)
+	}
+	if i >= len(prev) {
+		return nil, fmt.Errorf("a partial JSON update without a before image")
+	}
+	doc, ok := prev[i].(events.JSON)
+	if !ok {
+		return nil, fmt.Errorf("a partial JSON update, and the before image does not hold the document " +
+			"(binlog_row_value_options=PARTIAL_JSON needs binlog_row_image=FULL)")
+	}
+	out, err := applyJSONDiffs(doc, diffs)
+	if err != nil {
+		return nil, err
+	}
+	return events.JSON(out), nil
+}
+
+func rawBytes(v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return []byte(x)
+	case []byte:
+		return x
+	}
+	return nil
+}
+
+// padTo pads b with zero bytes to n: the binlog drops a BINARY(n) value's
+// trailing zeros.
+func padTo(b []byte, n int) []byte {
+	if len(b) >= n {
+		return b
+	}
+	p := make([]byte, n)
+	copy(p, b)
+	return p
 }
 
 func setLabels(mask uint64, labels []string) string {
@@ -318,43 +398,4 @@ func toUint64(v any) (uint64, error) {
 		return uint64(x), nil
 	}
 	return 0, fmt.Errorf("unexpected %T for an unsigned integer", v)
-}
-
-// latin1Collations are the collation ids of MySQL's latin1, which is
-// Windows-1252.
-var latin1Collations = map[uint64]bool{5: true, 8: true, 15: true, 31: true, 47: true, 48: true, 49: true, 94: true}
-
-// cp1252 maps the bytes 0x80-0x9F of Windows-1252 to Unicode; the other
-// bytes are their own code points. Unassigned bytes map to themselves, as
-// MySQL does.
-var cp1252 = [32]rune{
-	0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
-	0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
-}
-
-// latin1ToUTF8 decodes MySQL latin1 text.
-func latin1ToUTF8(b []byte) string {
-	ascii := true
-	for _, c := range b {
-		if c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return string(b)
-	}
-	var sb strings.Builder
-	sb.Grow(len(b) * 2)
-	for _, c := range b {
-		switch {
-		case c < 0x80:
-			sb.WriteByte(c)
-		case c < 0xA0:
-			sb.WriteRune(cp1252[c-0x80])
-		default:
-			sb.WriteRune(rune(c))
-		}
-	}
-	return sb.String()
 }

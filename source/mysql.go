@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/rs/zerolog"
+
+	"github.com/dataingest/dataingest/schema"
 )
 
 // Endpoint is one server of a logical MySQL/MariaDB source.
@@ -40,7 +43,14 @@ type MySQLConfig struct {
 	// ahead of the emitter; 0 means 64.
 	EventCacheCount int
 	Heartbeat       time.Duration // binlog heartbeat period; 0 means 1s
-	Log             zerolog.Logger
+	// Databases are the databases with selected tables: the schema
+	// catalog keeps every table of these (a table renamed into the
+	// selection keeps its columns).
+	Databases []string
+	// History loads the task's schema history records, oldest first; nil
+	// means none.
+	History func(ctx context.Context) ([][]byte, error)
+	Log     zerolog.Logger
 }
 
 // MySQL reads a MySQL or MariaDB binlog (MYSQL_CDC tasks).
@@ -70,6 +80,10 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		return err
 	}
 	defer conn.Close()
+	catalog, err := m.loadHistory(ctx)
+	if err != nil {
+		return err
+	}
 	var snap *snapshotState
 	switch {
 	case from.Snapshot != "":
@@ -77,11 +91,14 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 			return Permanent(err)
 		}
 	case from.File == "" && m.cfg.SnapshotMode == "never":
-		if from, err = currentPosition(conn, ep, flavor); err != nil {
+		if from, catalog, err = m.seedNow(ctx, conn, ep, flavor); err != nil {
 			return err
 		}
 		from.Server = serverID
 		m.cfg.Log.Info().Str("position", from.String()).Msg("new task: starting at the current binlog position")
+		if err := em.EmitGroup(ctx, nil, []SchemaRecord{catalogRecordOf(catalog, from.String())}, from); err != nil {
+			return err
+		}
 	case from.File == "":
 		snap = &snapshotState{}
 	}
@@ -96,12 +113,29 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		}
 	}
 	if snap != nil && snap.Phase != "catchup" {
-		if snap, err = m.snapshot(ctx, ep, flavor, serverID, snap, em); err != nil {
+		var seeded *schema.Catalog
+		if snap, seeded, err = m.snapshot(ctx, ep, flavor, serverID, snap, em); err != nil {
 			return err
+		}
+		if seeded != nil {
+			catalog = seeded
 		}
 		from = snap.first()
 		from.Snapshot = snap.encode()
 		em.Advance(from, time.Now().UnixMilli())
+	}
+	if catalog == nil {
+		// A task from before schema histories were kept: the schema is
+		// today's from here on.
+		_, catalog, err = m.seedNow(ctx, conn, ep, flavor)
+		if err != nil {
+			return err
+		}
+		m.cfg.Log.Warn().Str("position", from.String()).
+			Msg("the task has no schema history: seeding it from information_schema now; changes before any DDL since the checkpoint decode with today's columns")
+		if err := em.EmitGroup(ctx, nil, []SchemaRecord{catalogRecordOf(catalog, from.String())}, from); err != nil {
+			return err
+		}
 	}
 	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		ServerID: m.cfg.ServerID, Flavor: flavor,
@@ -111,6 +145,7 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		ReadTimeout:             m.cfg.Heartbeat*5 + 5*time.Second,
 		DisableRetrySync:        true,
 		EventCacheCount:         m.cfg.EventCacheCount,
+		RenderJSONAsMySQLText:   true, // JSON as MySQL renders it: DATE as 2024-01-31, DECIMAL as a number
 		Logger:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	defer syncer.Close()
@@ -118,7 +153,7 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 	if err != nil {
 		return err
 	}
-	r := newReader(m.cfg, flavor, serverID, from, conn, ep, em)
+	r := newReader(m.cfg, flavor, serverID, from, conn, ep, catalog, em)
 	if snap != nil {
 		if err := r.catchUp(snap); err != nil {
 			return Permanent(err)
@@ -137,6 +172,43 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 			return err
 		}
 	}
+}
+
+// track says whether the catalog keeps a database's tables.
+func (m *MySQL) track(db string) bool { return slices.Contains(m.cfg.Databases, db) }
+
+// loadHistory rebuilds the schema catalog at the checkpoint from the
+// task's schema history; nil when there is none yet.
+func (m *MySQL) loadHistory(ctx context.Context) (*schema.Catalog, error) {
+	if m.cfg.History == nil {
+		return nil, nil
+	}
+	recs, err := m.cfg.History(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, n, ok, err := replayHistory(recs, m.track)
+	if err != nil {
+		return nil, Permanent(err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	m.cfg.Log.Debug().Int("records", n).Int("tables", len(c.Tables)).Msg("schema history loaded")
+	return c, nil
+}
+
+// seedNow reads the current binlog position and the schema catalog true
+// there, with DDL held off in between where the user may (see blockDDL).
+func (m *MySQL) seedNow(ctx context.Context, conn *client.Conn, ep Endpoint, flavor string) (Checkpoint, *schema.Catalog, error) {
+	release := m.blockDDL(ctx, ep, flavor)
+	defer release()
+	pos, err := currentPosition(conn, ep, flavor)
+	if err != nil {
+		return pos, nil, err
+	}
+	c, err := loadCatalog(conn, ep, flavor, m.cfg.Databases, m.track)
+	return pos, c, err
 }
 
 // open connects to the first endpoint that answers and passes the checks.
@@ -264,7 +336,6 @@ func preflight(conn *client.Conn, ep Endpoint, cfg MySQLConfig) (flavor string, 
 	want := []struct{ name, value, fix string }{
 		{"log_bin", "1", "start the server with log-bin"},
 		{"binlog_format", "ROW", "SET GLOBAL binlog_format=ROW and binlog_format=ROW in the server's config"},
-		{"binlog_row_image", "FULL", "SET GLOBAL binlog_row_image=FULL and binlog_row_image=FULL in the server's config"},
 	}
 	for _, w := range want {
 		got, err := variable(conn, w.name)
@@ -275,9 +346,13 @@ func preflight(conn *client.Conn, ep Endpoint, cfg MySQLConfig) (flavor string, 
 			return "", 0, Permanentf("%s is %q on %s; CDC needs %s: %s", w.name, got, ep.Addr(), w.value, w.fix)
 		}
 	}
+	if img, err := variable(conn, "binlog_row_image"); err == nil && !strings.EqualFold(img, "FULL") {
+		cfg.Log.Warn().Str("binlog_row_image", img).Str("server", ep.Addr()).
+			Msg("binlog_row_image is not FULL: update and delete events hold only the columns the server logs (source.image says which)")
+	}
 	if meta, err := variable(conn, "binlog_row_metadata"); err == nil && !strings.EqualFold(meta, "FULL") {
-		cfg.Log.Warn().Str("binlog_row_metadata", meta).Str("server", ep.Addr()).
-			Msg("binlog_row_metadata is not FULL: column names come from information_schema and may be wrong for changes made before an ALTER TABLE")
+		cfg.Log.Info().Str("binlog_row_metadata", meta).Str("server", ep.Addr()).
+			Msg("binlog_row_metadata is not FULL: rows decode with the task's schema history, checked against the binlog's column types; with FULL the column names are checked too")
 	}
 	if _, err := masterStatus(conn); err != nil {
 		return "", 0, classify(fmt.Errorf("reading the binlog position on %s as %s (the user needs REPLICATION CLIENT, or BINLOG MONITOR on MariaDB 10.5+, and REPLICATION SLAVE): %w", ep.Addr(), ep.User, err))

@@ -87,88 +87,99 @@ func (s *snapshotState) first() Checkpoint {
 }
 
 // snapshot reads the tables from the state's cursor in a new session and
-// returns the state for the binlog catch-up.
-func (m *MySQL) snapshot(ctx context.Context, ep Endpoint, flavor string, serverID uint32, st *snapshotState, em Emitter) (*snapshotState, error) {
+// returns the state for the binlog catch-up. The first session of a
+// snapshot also seeds the task's schema catalog, true at its position, and
+// returns it.
+func (m *MySQL) snapshot(ctx context.Context, ep Endpoint, flavor string, serverID uint32, st *snapshotState, em Emitter) (*snapshotState, *schema.Catalog, error) {
 	conn, err := connect(ctx, ep)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer conn.Close()
 	if _, err := conn.Execute("SET SESSION time_zone = '+00:00'"); err != nil {
-		return nil, classify(fmt.Errorf("snapshot on %s: %w", ep.Addr(), err))
+		return nil, nil, classify(fmt.Errorf("snapshot on %s: %w", ep.Addr(), err))
 	}
-	pos, err := beginSnapshot(conn, ep, flavor)
+	first := len(st.Sessions) == 0
+	release := func() {}
+	if first {
+		release = m.blockDDL(ctx, ep, flavor)
+	}
+	pos, held, err := lockedSnapshot(conn, ep, flavor)
 	if err != nil {
-		return nil, err
+		release()
+		return nil, nil, err
 	}
 	defer conn.Execute("ROLLBACK")
+	if held > 0 {
+		m.cfg.Log.Info().Dur("held", held).Msg("snapshot position read under FLUSH TABLES WITH READ LOCK")
+	}
+	var seeded *schema.Catalog
+	if first {
+		seeded, err = loadCatalog(conn, ep, flavor, m.cfg.Databases, m.track)
+		release()
+		if err != nil {
+			return nil, nil, err
+		}
+	}
 	pos.Server = serverID
 	if st.Tables == nil {
 		if st.Tables, err = m.snapshotTables(conn, ep); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	st.Phase = "read"
 	st.Sessions = append(st.Sessions, snapshotSession{File: pos.File, Pos: pos.Pos, GTID: pos.GTID, Server: pos.Server, Table: st.Table, Key: st.Key})
 	m.cfg.Log.Info().Int("tables", len(st.Tables)).Int("from_table", st.Table).Int("session", len(st.Sessions)).
 		Str("position", pos.String()).Msg("snapshot session started")
+	if seeded != nil {
+		cp := st.first()
+		cp.Snapshot = st.encode()
+		if err := em.EmitGroup(ctx, nil, []SchemaRecord{catalogRecordOf(seeded, pos.String())}, cp); err != nil {
+			return nil, nil, err
+		}
+	}
 	em.Snapshotting(true)
 	defer em.Snapshotting(false)
 	for ; st.Table < len(st.Tables); st.Table, st.Key = st.Table+1, nil {
 		if err := m.snapshotTable(ctx, conn, ep, flavor, st, pos, em); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	st.Phase = "catchup"
 	m.cfg.Log.Info().Int64("rows", st.Rows).Msg("snapshot read; catching up with the binlog")
-	return st, nil
+	return st, seeded, nil
 }
 
-// beginSnapshot starts a consistent snapshot transaction and returns the
+// mariadbSnapshot starts MariaDB's consistent snapshot, which reports the
 // binlog position it reflects.
-func beginSnapshot(conn *client.Conn, ep Endpoint, flavor string) (Checkpoint, error) {
-	if _, err := conn.Execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
-		return Checkpoint{}, classify(fmt.Errorf("snapshot on %s: %w", ep.Addr(), err))
-	}
-	if flavor == mysql.MariaDBFlavor {
-		if _, err := conn.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
-			return Checkpoint{}, classify(fmt.Errorf("starting a consistent snapshot on %s: %w", ep.Addr(), err))
-		}
-		r, err := conn.Execute("SHOW STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')")
-		if err != nil {
-			return Checkpoint{}, classify(fmt.Errorf("reading the snapshot position on %s: %w", ep.Addr(), err))
-		}
-		var cp Checkpoint
-		for i := 0; i < r.RowNumber(); i++ {
-			name, _ := r.GetString(i, 0)
-			val, _ := r.GetString(i, 1)
-			switch strings.ToLower(name) {
-			case "binlog_snapshot_file":
-				cp.File = val
-			case "binlog_snapshot_position":
-				p, _ := strconv.ParseUint(val, 10, 32)
-				cp.Pos = uint32(p)
-			}
-		}
-		if cp.File == "" {
-			return cp, Permanentf("%s reports no binlog_snapshot_file: binary logging is off", ep.Addr())
-		}
-		g, err := conn.Execute("SELECT BINLOG_GTID_POS(?, ?)", cp.File, cp.Pos)
-		if err == nil {
-			cp.GTID, _ = g.GetString(0, 0)
-		}
-		return cp, nil
-	}
-	// MySQL: a global read lock only while the transaction starts and the
-	// position is read.
-	if _, err := conn.Execute("FLUSH TABLES WITH READ LOCK"); err != nil {
-		return Checkpoint{}, classify(fmt.Errorf("locking tables for the snapshot on %s (the user needs RELOAD): %w", ep.Addr(), err))
-	}
-	defer conn.Execute("UNLOCK TABLES")
+func mariadbSnapshot(conn *client.Conn, ep Endpoint) (Checkpoint, error) {
 	if _, err := conn.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT"); err != nil {
 		return Checkpoint{}, classify(fmt.Errorf("starting a consistent snapshot on %s: %w", ep.Addr(), err))
 	}
-	return currentPosition(conn, ep, flavor)
+	r, err := conn.Execute("SHOW STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')")
+	if err != nil {
+		return Checkpoint{}, classify(fmt.Errorf("reading the snapshot position on %s: %w", ep.Addr(), err))
+	}
+	var cp Checkpoint
+	for i := 0; i < r.RowNumber(); i++ {
+		name, _ := r.GetString(i, 0)
+		val, _ := r.GetString(i, 1)
+		switch strings.ToLower(name) {
+		case "binlog_snapshot_file":
+			cp.File = val
+		case "binlog_snapshot_position":
+			p, _ := strconv.ParseUint(val, 10, 32)
+			cp.Pos = uint32(p)
+		}
+	}
+	if cp.File == "" {
+		return cp, Permanentf("%s reports no binlog_snapshot_file: binary logging is off", ep.Addr())
+	}
+	g, err := conn.Execute("SELECT BINLOG_GTID_POS(?, ?)", cp.File, cp.Pos)
+	if err == nil {
+		cp.GTID, _ = g.GetString(0, 0)
+	}
+	return cp, nil
 }
 
 // snapshotTables lists the base tables the task reads, in a stable order.
@@ -193,20 +204,14 @@ func (m *MySQL) snapshotTables(conn *client.Conn, ep Endpoint) ([]string, error)
 // snapshotTable reads one table from the cursor, a chunk at a time.
 func (m *MySQL) snapshotTable(ctx context.Context, conn *client.Conn, ep Endpoint, flavor string, st *snapshotState, pos Checkpoint, em Emitter) error {
 	db, name, _ := strings.Cut(st.Tables[st.Table], ".")
-	cache := newTableCache(conn, ep, flavor, m.cfg.Match, m.cfg.Log)
-	t, err := cache.schema(db, name)
+	t, err := loadTable(conn, ep, flavor, db, name)
 	if err != nil {
 		return err
 	}
-	if len(t.Columns) == 0 {
+	if t == nil || len(t.Columns) == 0 {
 		return nil // dropped since the snapshot began
 	}
-	var keyCols []int
-	for i, c := range t.Columns {
-		if c.Key {
-			keyCols = append(keyCols, i)
-		}
-	}
+	keyCols := t.KeyIndexes()
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = c.Name
@@ -293,7 +298,7 @@ func literal(c *schema.Column, raw []byte) string {
 	switch {
 	case isNumeric(c.DataType):
 		return string(raw)
-	case c.Binary || strings.EqualFold(c.DataType, "bit"):
+	case isBinary(c) || strings.EqualFold(c.DataType, "bit"):
 		return "X'" + hex.EncodeToString(raw) + "'"
 	}
 	var b strings.Builder
@@ -367,11 +372,24 @@ func textValue(c *schema.Column, fv *mysql.FieldValue) (any, error) {
 	case "year":
 		return strconv.ParseInt(string(s), 10, 64)
 	}
-	switch {
+	switch dt := strings.ToLower(c.DataType); {
 	case c.JSON:
 		return events.JSON(bytes.Clone(s)), nil
-	case c.Binary || strings.EqualFold(c.DataType, "geometry"):
+	case dt == "vector":
+		return vectorJSON(s)
+	case isSpatial(dt):
+		return bytes.Clone(s), nil // SRID and WKB, as the binlog has them
+	case isBinary(c):
 		return bytes.Clone(s), nil
 	}
 	return string(s), nil
+}
+
+// isBinary reports whether a column holds bytes rather than text.
+func isBinary(c *schema.Column) bool {
+	switch strings.ToLower(c.DataType) {
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return true
+	}
+	return strings.EqualFold(c.Charset, "binary")
 }

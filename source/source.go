@@ -115,12 +115,26 @@ type Emitter interface {
 	// fails only when ctx ends or the output is gone. ch may be reused by
 	// the source once Emit returns.
 	Emit(ctx context.Context, ch *events.Change, after Checkpoint) error
+	// EmitGroup takes changes and schema history records that must be
+	// written together, in one write, with after as the checkpoint after
+	// all of them: a DDL statement's ddl events and the table versions
+	// they make, so that no checkpoint falls between a schema change and
+	// its record. It blocks as Emit does.
+	EmitGroup(ctx context.Context, chs []*events.Change, recs []SchemaRecord, after Checkpoint) error
 	// Advance moves the checkpoint without a change (a commit of other
 	// tables' rows, a heartbeat); sourceTsMs is the source's clock then.
 	Advance(after Checkpoint, sourceTsMs int64)
 	// Snapshotting tells the writer whether the source is in a snapshot,
 	// for the task's state.
 	Snapshotting(on bool)
+}
+
+// SchemaRecord is one record of a task's schema history: the table it is
+// about (db.table, "" for a whole catalog) and its encoding (see
+// schemahistory.go).
+type SchemaRecord struct {
+	Table string
+	Data  []byte
 }
 
 // Source reads one task's changes from a checkpoint until ctx ends or it

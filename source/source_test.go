@@ -68,10 +68,11 @@ func TestConvertValues(t *testing.T) {
 		labels: [][]string{nil, nil, nil, nil, nil, nil, nil, {"a", "b"}, {"x", "y", "z"}, nil, nil, nil, nil},
 		pad:    []int{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0},
 		fsp:    []int{0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0},
+		types:  make([]byte, 13),
 	}
 	row := []any{int8(-5), int64(-1), int64(-1), 2024, "2024-01-31 12:34:56.5", "2024-01-31 12:34:56", "-10:00:00",
 		int64(2), int64(5), []byte("héllo"), "\x00\xff", "", "12.50"}
-	got, err := ti.convert(nil, row)
+	got, err := ti.convert(nil, row, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +84,12 @@ func TestConvertValues(t *testing.T) {
 			t.Errorf("column %s = %#v, want %#v", ti.columns[i], got[i], want[i])
 		}
 	}
-	if _, err := ti.convert(nil, row[:3]); err == nil {
+	if _, err := ti.convert(nil, row[:3], nil, nil); err == nil {
 		t.Error("short row converted")
 	}
 	bad := append([]any{}, row...)
 	bad[0] = "text"
-	if _, err := ti.convert(nil, bad); err == nil {
+	if _, err := ti.convert(nil, bad, nil, nil); err == nil {
 		t.Error("a string converted as an integer")
 	}
 }
@@ -106,6 +107,14 @@ func (c *collect) Emit(_ context.Context, ch *events.Change, after Checkpoint) e
 	c.cps = append(c.cps, after)
 	if len(c.seqs) == c.stop {
 		c.done()
+	}
+	return nil
+}
+func (c *collect) EmitGroup(ctx context.Context, chs []*events.Change, _ []SchemaRecord, after Checkpoint) error {
+	for _, ch := range chs {
+		if err := c.Emit(ctx, ch, after); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -140,9 +149,13 @@ func TestLatin1ToUTF8(t *testing.T) {
 		{[]byte{0x93, 'q', 0x94, 0x81}, "\u201cq\u201d\u0081"},
 		{[]byte{0xFF}, "ÿ"},
 	}
+	dec, err := textDecoder("latin1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
-		if got := latin1ToUTF8(tt.in); got != tt.want {
-			t.Errorf("latin1ToUTF8(%q) = %q, want %q", tt.in, got, tt.want)
+		if got, err := dec(tt.in); got != tt.want || err != nil {
+			t.Errorf("latin1 %q = %q, %v, want %q", tt.in, got, err, tt.want)
 		}
 	}
 }

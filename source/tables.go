@@ -1,10 +1,6 @@
 package source
 
 import (
-	"fmt"
-	"regexp"
-	"strings"
-
 	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/rs/zerolog"
@@ -13,29 +9,34 @@ import (
 )
 
 // tableCache maps the binlog's table ids to what converting their rows
-// needs. Table-map events repeat before every rows event, so a known id is
-// a map lookup; a new id (a new table, or the same table after DDL) is
-// described once from the event's metadata and information_schema.
+// needs, built from the task's schema catalog at the reader's position.
+// Table-map events repeat before every rows event, so a known id is a map
+// lookup; a new id, or a known one with other column types, is described
+// once from the catalog and checked against the event.
 type tableCache struct {
 	conn    *client.Conn
 	ep      Endpoint
 	flavor  string
 	match   func(db, table string) bool
 	log     zerolog.Logger
+	catalog *schema.Catalog
 	byID    map[uint64]*tableInfo // nil value: a table the task skips
-	schemas map[string]*schema.Table
 }
 
-func newTableCache(conn *client.Conn, ep Endpoint, flavor string, match func(db, table string) bool, log zerolog.Logger) *tableCache {
-	return &tableCache{conn: conn, ep: ep, flavor: flavor, match: match, log: log,
-		byID: map[uint64]*tableInfo{}, schemas: map[string]*schema.Table{}}
+func newTableCache(conn *client.Conn, ep Endpoint, flavor string, match func(db, table string) bool, catalog *schema.Catalog, log zerolog.Logger) *tableCache {
+	return &tableCache{conn: conn, ep: ep, flavor: flavor, match: match, log: log, catalog: catalog,
+		byID: map[uint64]*tableInfo{}}
 }
 
 func (c *tableCache) get(id uint64) *tableInfo { return c.byID[id] }
 
-// learn records the table of a table-map event.
-func (c *tableCache) learn(e *replication.TableMapEvent) error {
-	if t, ok := c.byID[e.TableID]; ok && (t == nil || len(t.kinds) == int(e.ColumnCount)) {
+// changed forgets every described table: a DDL statement changed the
+// catalog.
+func (c *tableCache) changed() { clear(c.byID) }
+
+// learn records the table of a table-map event at position at.
+func (c *tableCache) learn(e *replication.TableMapEvent, at string) error {
+	if t, ok := c.byID[e.TableID]; ok && (t == nil || t.sameMap(e)) {
 		return nil
 	}
 	db, name := string(e.Schema), string(e.Table)
@@ -43,85 +44,37 @@ func (c *tableCache) learn(e *replication.TableMapEvent) error {
 		c.byID[e.TableID] = nil
 		return nil
 	}
-	s, err := c.schema(db, name)
+	ref := schema.TableRef{DB: db, Name: name}
+	def := c.catalog.Tables[ref]
+	if def == nil {
+		var err error
+		if def, err = c.lookUp(ref, at); err != nil {
+			return err
+		}
+	}
+	t, err := describe(e, def, at)
 	if err != nil {
 		return err
-	}
-	t, err := describe(e, s)
-	if err != nil {
-		return Permanent(err)
 	}
 	c.byID[e.TableID] = t
 	return nil
 }
 
-// invalidate forgets the cached information_schema view of tables a DDL
-// statement may have changed.
-func (c *tableCache) invalidate(query string) {
-	q := strings.ToLower(query)
-	for key, s := range c.schemas {
-		if strings.Contains(q, strings.ToLower(s.Name)) {
-			delete(c.schemas, key)
-		}
-	}
-}
-
-var jsonCheck = regexp.MustCompile("json_valid\\(`((?:[^`]|``)+)`\\)")
-
-// schema reads a table's columns from information_schema.
-func (c *tableCache) schema(db, name string) (*schema.Table, error) {
-	key := db + "." + name
-	if s, ok := c.schemas[key]; ok {
-		return s, nil
-	}
-	r, err := c.conn.Execute(`SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_KEY,
-		IFNULL(CHARACTER_SET_NAME, ''), IFNULL(CHARACTER_OCTET_LENGTH, 0)
-		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, db, name)
+// lookUp reads a table the history does not know from information_schema:
+// a table created in a way whose columns the statement does not say
+// (CREATE TABLE ... SELECT, a rename from an untracked database). The
+// table map's cross-check still guards the result.
+func (c *tableCache) lookUp(ref schema.TableRef, at string) (*schema.Table, error) {
+	def, err := loadTable(c.conn, c.ep, c.flavor, ref.DB, ref.Name)
 	if err != nil {
-		return nil, classify(fmt.Errorf("reading columns of %s from %s: %w", key, c.ep.Addr(), err))
+		return nil, err
 	}
-	s := &schema.Table{DB: db, Name: name}
-	for i := 0; i < r.RowNumber(); i++ {
-		col := schema.Column{}
-		col.Name, _ = r.GetString(i, 0)
-		col.DataType, _ = r.GetString(i, 1)
-		col.Type, _ = r.GetString(i, 2)
-		k, _ := r.GetString(i, 3)
-		cs, _ := r.GetString(i, 4)
-		n, _ := r.GetInt(i, 5)
-		col.Key = k == "PRI"
-		col.Unsigned = strings.Contains(strings.ToLower(col.Type), "unsigned")
-		col.Binary = cs == "binary" || (cs == "" && isBinaryType(col.DataType))
-		col.Latin1 = cs == "latin1"
-		col.JSON = strings.EqualFold(col.DataType, "json")
-		col.Labels = schema.ParseLabels(col.Type)
-		col.Length = int(n)
-		s.Columns = append(s.Columns, col)
+	if def == nil {
+		return nil, Permanentf("table %s has changes at %s, and neither the task's schema history nor %s knows its columns (it was dropped since)",
+			ref, at, c.ep.Addr())
 	}
-	if c.flavor == "mariadb" {
-		// MariaDB's JSON is LONGTEXT with a json_valid CHECK.
-		r, err := c.conn.Execute(`SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
-			WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?`, db, name)
-		if err != nil {
-			return nil, classify(fmt.Errorf("reading checks of %s from %s: %w", key, c.ep.Addr(), err))
-		}
-		for i := 0; i < r.RowNumber(); i++ {
-			clause, _ := r.GetString(i, 0)
-			for _, m := range jsonCheck.FindAllStringSubmatch(clause, -1) {
-				if col := s.Column(strings.ReplaceAll(m[1], "``", "`")); col != nil {
-					col.JSON = true
-				}
-			}
-		}
-	}
-	c.schemas[key] = s
-	return s, nil
-}
-
-func isBinaryType(dataType string) bool {
-	switch strings.ToLower(dataType) {
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
-		return true
-	}
-	return false
+	c.log.Warn().Str("table", ref.String()).Str("position", at).
+		Msg("table not in the schema history: using its definition in information_schema now, checked against the binlog")
+	c.catalog.Tables[ref] = def
+	return def, nil
 }

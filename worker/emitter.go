@@ -117,6 +117,57 @@ func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Chec
 	return nil
 }
 
+// EmitGroup implements source.Emitter. The group goes into one batch: it
+// waits for an empty batch when the group does not fit in the current one,
+// and a group larger than a batch makes a larger batch.
+func (e *emitter) EmitGroup(ctx context.Context, chs []*events.Change, recs []source.SchemaRecord, after source.Checkpoint) error {
+	n := len(chs) + len(recs)
+	e.mu.Lock()
+	for len(e.cur.spans) > 0 && (len(e.cur.spans)+n > e.max || len(e.cur.buf) >= batchBytes) {
+		if e.closed {
+			e.mu.Unlock()
+			return errOutputClosed
+		}
+		e.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.done:
+			return errOutputClosed
+		case <-e.space:
+		}
+		e.mu.Lock()
+	}
+	defer e.mu.Unlock()
+	if e.closed {
+		return errOutputClosed
+	}
+	b := e.cur
+	mark, spans := len(b.buf), len(b.spans)
+	var ts int64
+	for _, ch := range chs {
+		start := len(b.buf)
+		var err error
+		if b.buf, err = e.codec.Append(b.buf, ch); err != nil {
+			b.buf, b.spans = b.buf[:mark], b.spans[:spans]
+			return err
+		}
+		b.spans = append(b.spans, span{op: string(ch.Op), table: e.tableName(ch), start: start, end: len(b.buf)})
+		ts = ch.Source.TsMs
+	}
+	for _, r := range recs {
+		start := len(b.buf)
+		b.buf = append(b.buf, r.Data...)
+		b.spans = append(b.spans, span{op: store.OpSchema, table: r.Table, start: start, end: len(b.buf)})
+	}
+	if ts != 0 {
+		b.tsMs = ts
+	}
+	b.cp, b.dirty = after, true
+	signal(e.ready)
+	return nil
+}
+
 func (e *emitter) tableName(ch *events.Change) string {
 	if ch.DB != e.tableDB || ch.Table != e.tableNm {
 		e.tableDB, e.tableNm, e.table = ch.DB, ch.Table, ch.DB+"."+ch.Table

@@ -366,7 +366,8 @@ func (t *Tasks) newSource(ctx context.Context, id string, cfg *task.Config, log 
 		}
 		mc := source.MySQLConfig{
 			Match: filter.Match, SnapshotMode: string(cfg.SnapshotMode), ServerID: sid,
-			EventCacheCount: t.cfg.MySQLEventCache, Log: log,
+			EventCacheCount: t.cfg.MySQLEventCache, Log: log, Databases: filter.Databases(),
+			History: func(ctx context.Context) ([][]byte, error) { return t.store.LoadSchema(ctx, id) },
 		}
 		for _, ds := range cfg.DataSourceConfigs {
 			mc.Endpoints = append(mc.Endpoints, source.Endpoint{
