@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -19,19 +20,60 @@ import (
 	"github.com/dataingest/dataingest/store"
 )
 
-// mariadb is the package's shared MariaDB; each test uses its own database.
-var mariadb *testenv.MariaDB
+// The package's shared servers: a MariaDB, and a MySQL at MySQL's
+// defaults (binlog_row_metadata MINIMAL, caching_sha2_password). Each test
+// uses its own databases.
+var (
+	mariadb *testenv.DB
+	mysqldb *testenv.DB
+)
 
 func TestMain(m *testing.M) {
-	var err error
-	mariadb, err = testenv.StartMariaDBE()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting mariadb:", err)
+	var wg sync.WaitGroup
+	var errMaria, errMySQL error
+	wg.Add(2)
+	go func() { defer wg.Done(); mariadb, errMaria = testenv.StartMariaDBE() }()
+	go func() { defer wg.Done(); mysqldb, errMySQL = testenv.StartMySQLE() }()
+	wg.Wait()
+	if err := errors.Join(errMaria, errMySQL); err != nil {
+		fmt.Fprintln(os.Stderr, "starting the test databases:", err)
+		for _, db := range []*testenv.DB{mariadb, mysqldb} {
+			if db != nil {
+				db.Close()
+			}
+		}
 		os.Exit(1)
 	}
 	code := m.Run()
 	mariadb.Close()
+	mysqldb.Close()
 	os.Exit(code)
+}
+
+// flavor is one source set-up a guarantee test runs against.
+type flavor struct {
+	name string
+	db   *testenv.DB
+	full bool // binlog_row_metadata=FULL for the test's duration (MySQL)
+}
+
+// flavors are MariaDB (FULL metadata, as testenv starts it), MySQL at its
+// defaults (MINIMAL metadata) and MySQL with FULL metadata.
+func flavors() []flavor {
+	return []flavor{{"mariadb", mariadb, false}, {"mysql", mysqldb, false}, {"mysql-full", mysqldb, true}}
+}
+
+// eachFlavor runs f as a subtest per flavor, each with its own Redis.
+func eachFlavor(t *testing.T, f func(t *testing.T, e *env)) {
+	for _, fl := range flavors() {
+		t.Run(fl.name, func(t *testing.T) {
+			if fl.full {
+				fl.db.Exec(t, "SET GLOBAL binlog_row_metadata = FULL")
+				t.Cleanup(func() { fl.db.Exec(t, "SET GLOBAL binlog_row_metadata = MINIMAL") })
+			}
+			f(t, newEnvOn(t, fl.db))
+		})
+	}
 }
 
 // env is one test's Redis and the helpers to drive nodes through it.
@@ -40,13 +82,33 @@ type env struct {
 	redis *testenv.Redis
 	rdb   *redis.Client
 	st    *store.Store
+	db    *testenv.DB // the source database of the test's tasks
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv is newEnvOn the shared MariaDB.
+func newEnv(t *testing.T) *env { return newEnvOn(t, mariadb) }
+
+// newEnvOn starts a Redis for a test whose tasks read db.
+func newEnvOn(t *testing.T, db *testenv.DB) *env {
 	t.Helper()
 	r := testenv.StartRedis(t)
 	rdb := r.Client(t)
-	return &env{t: t, redis: r, rdb: rdb, st: store.New(rdb, "debezium")}
+	return &env{t: t, redis: r, rdb: rdb, st: store.New(rdb, "debezium"), db: db}
+}
+
+// freshDatabases drops and creates the named databases on the test's
+// server, which the flavors of a test share.
+func (e *env) freshDatabases(names ...string) {
+	e.t.Helper()
+	for _, n := range names {
+		e.db.Exec(e.t, "DROP DATABASE IF EXISTS "+n, "CREATE DATABASE "+n)
+	}
+}
+
+// cdcConfig is a MYSQL_CDC task config reading tables from the test's
+// database.
+func (e *env) cdcConfig(snapshotMode string, tables []string, extra string) string {
+	return cdcConfigOn(e.db, snapshotMode, tables, extra)
 }
 
 // node is an in-process node: the same components main runs.

@@ -11,7 +11,7 @@ import (
 // starting position, so that later writes are in its stream.
 func (e *env) startMySQLTask(id string, tables []string, extra string) {
 	e.t.Helper()
-	e.command("cmd", "start", "task", id, "config", mysqlConfig(tables, extra))
+	e.command("cmd", "start", "task", id, "config", e.cdcConfig("never", tables, extra))
 	// RUNNING means the start position is stored: rows from then on are in.
 	e.waitState(id, StateRunning, 10*time.Second)
 	if m, _ := e.st.LoadOffset(t0(), id); m["file"] == "" {
@@ -20,14 +20,18 @@ func (e *env) startMySQLTask(id string, tables []string, extra string) {
 }
 
 func TestMySQLWorkloadExactlyInOrder(t *testing.T) {
-	e := newEnv(t)
-	mariadb.Exec(t, "CREATE DATABASE w1",
+	eachFlavor(t, testWorkloadExactlyInOrder)
+}
+
+func testWorkloadExactlyInOrder(t *testing.T, e *env) {
+	e.freshDatabases("w1")
+	e.db.Exec(t,
 		"CREATE TABLE w1.orders (id INT PRIMARY KEY, name VARCHAR(32), qty INT)",
 		"CREATE TABLE w1.other (id INT PRIMARY KEY)")
 	e.startNode("n1")
 	e.startMySQLTask("orders", []string{"w1.orders"}, "")
 
-	conn := mariadb.Conn(t)
+	conn := e.db.Conn(t)
 	for _, q := range []string{
 		"INSERT INTO w1.orders VALUES (1,'a',1),(2,'b',2),(3,'c',3)",
 		"BEGIN",
@@ -41,7 +45,7 @@ func TestMySQLWorkloadExactlyInOrder(t *testing.T) {
 		}
 	}
 	for i := 4; i < 104; i++ {
-		mariadb.Exec(t, fmt.Sprintf("INSERT INTO w1.orders VALUES (%d,'n%d',%d)", i, i, i))
+		e.db.Exec(t, fmt.Sprintf("INSERT INTO w1.orders VALUES (%d,'n%d',%d)", i, i, i))
 	}
 
 	evs := e.waitEvents("orders", 106, 15*time.Second)
@@ -94,7 +98,7 @@ func TestMySQLWorkloadExactlyInOrder(t *testing.T) {
 		}
 	}
 	src := evs[0].Env["source"].(map[string]any)
-	if src["flavor"] != "mariadb" || src["db"] != "w1" || src["table"] != "orders" || src["file"] == "" || src["snapshot"] != false {
+	if src["flavor"] != e.db.Flavor || src["db"] != "w1" || src["table"] != "orders" || src["file"] == "" || src["snapshot"] != false {
 		t.Errorf("source = %v", src)
 	}
 	st := e.status("orders")
@@ -104,13 +108,17 @@ func TestMySQLWorkloadExactlyInOrder(t *testing.T) {
 }
 
 func TestMySQLResumeAfterStopAndNodeRestart(t *testing.T) {
-	e := newEnv(t)
-	mariadb.Exec(t, "CREATE DATABASE w2", "CREATE TABLE w2.t (id INT PRIMARY KEY, v VARCHAR(16))")
+	eachFlavor(t, testResumeAfterStopAndNodeRestart)
+}
+
+func testResumeAfterStopAndNodeRestart(t *testing.T, e *env) {
+	e.freshDatabases("w2")
+	e.db.Exec(t, "CREATE TABLE w2.t (id INT PRIMARY KEY, v VARCHAR(16))")
 	n1 := e.startNode("n1")
 	e.startMySQLTask("t2", []string{"w2.*"}, `,"format":"json"`)
 	insert := func(from, to int) {
 		for i := from; i < to; i++ {
-			mariadb.Exec(t, fmt.Sprintf("INSERT INTO w2.t VALUES (%d, 'v%d')", i, i))
+			e.db.Exec(t, fmt.Sprintf("INSERT INTO w2.t VALUES (%d, 'v%d')", i, i))
 		}
 	}
 	insert(0, 50)
