@@ -237,7 +237,8 @@ func (a *applier) alterOptions(t *Table, opts []*ast.TableOption) error {
 }
 
 // convertColumns gives every character column t's default character set and
-// collation. A TEXT column grows to the smallest TEXT type that holds as
+// collation. ENUM and SET labels keep their bytes (see reinterpretLabels).
+// A TEXT column grows to the smallest TEXT type that holds as
 // many characters as before in the new character set, as the servers do
 // (TINYTEXT in latin1 holds 255 characters; in utf8mb4 that takes a TEXT).
 func convertColumns(t *Table) error {
@@ -248,6 +249,14 @@ func convertColumns(t *Table) error {
 		col := &t.Columns[i]
 		if col.Charset == "" || col.Charset == "binary" {
 			continue
+		}
+		if col.Labels != nil && col.Charset != t.Charset {
+			labels, ok := reinterpretLabels(col.Labels, col.Charset, t.Charset)
+			if !ok {
+				return &errLookup{"CONVERT TO reinterprets the bytes of " + col.Name + "'s labels in " + t.Charset}
+			}
+			col.Labels = labels
+			col.Type = col.DataType + "(" + quoteLabels(labels) + ")"
 		}
 		if size, ok := textSizes[col.DataType]; ok {
 			from, err := maxLen(col.Charset)
@@ -264,4 +273,42 @@ func convertColumns(t *Table) error {
 		col.Charset, col.Collation = t.Charset, t.Collation
 	}
 	return nil
+}
+
+// wideCharsets are the character sets that do not encode ASCII as ASCII,
+// and how many bytes they give an ASCII character, and where in those
+// bytes it goes.
+var wideCharsets = map[string]struct{ width, at int }{
+	"ucs2": {2, 1}, "utf16": {2, 1}, "utf16le": {2, 0}, "utf32": {4, 3},
+}
+
+// reinterpretLabels returns ENUM or SET labels after CONVERT TO CHARACTER
+// SET from charset from to charset to. Both servers copy the labels' bytes
+// without converting them (enum('x') in ucs2 becomes enum('\0x') in
+// utf8mb4), so the labels are the old bytes read in the new character set.
+// It can tell for ASCII labels leaving a character set that encodes ASCII
+// as ASCII or as ucs2, utf16, utf16le or utf32 do, into one that encodes
+// ASCII as ASCII; ok is false for the rest.
+func reinterpretLabels(labels []string, from, to string) (out []string, ok bool) {
+	if _, wide := wideCharsets[to]; wide || to == "binary" || from == "binary" {
+		return nil, false
+	}
+	w, wide := wideCharsets[from]
+	for _, l := range labels {
+		var b []byte
+		for i := 0; i < len(l); i++ {
+			if l[i] >= 0x80 {
+				return nil, false
+			}
+			if !wide {
+				b = append(b, l[i])
+				continue
+			}
+			unit := make([]byte, w.width)
+			unit[w.at] = l[i]
+			b = append(b, unit...)
+		}
+		out = append(out, string(b))
+	}
+	return out, true
 }

@@ -81,7 +81,7 @@ func maxLen(cs string) (int, error) {
 // the character set its name starts with: every MySQL and MariaDB collation
 // name is the character set's name, an underscore and a suffix.
 func collationCharset(co string) (string, error) {
-	if c, err := charset.GetCollationByName(co); err == nil {
+	if c, err := charset.GetCollationByName(co); err == nil && c.CharsetName != "" {
 		return canonicalCharset(c.CharsetName), nil
 	}
 	if strings.EqualFold(co, "binary") {
@@ -95,6 +95,12 @@ func collationCharset(co string) (string, error) {
 	}
 	return "", fmt.Errorf("unknown collation %q", co)
 }
+
+// charsetless reports whether co is one of MariaDB's collations that fit
+// several character sets (uca1400_ai_ci): the character set comes from the
+// context (the column's, else the table's, else the database's) and the
+// collation's full name is charset_co (utf8mb4_uca1400_ai_ci).
+func charsetless(co string) bool { return strings.HasPrefix(strings.ToLower(co), "uca1400_") }
 
 // defaultCollation returns the flavor's default collation of character set
 // cs, canonical.
@@ -132,11 +138,19 @@ func binCollation(cs string) string {
 
 // resolveCharset settles a charset and collation from an explicit CHARACTER
 // SET cs and COLLATE co (either may be empty) and the defaults that apply
-// when neither is given: a COLLATE alone implies its character set, a
-// CHARACTER SET alone its default collation. The names returned are
-// canonical.
+// when neither is given: a COLLATE alone implies its character set (a
+// MariaDB charsetless one takes defCS), a CHARACTER SET alone its default
+// collation. The names returned are canonical.
 func (c *Catalog) resolveCharset(cs, co, defCS, defCO string) (string, string, error) {
 	switch {
+	case co != "" && charsetless(co):
+		if cs != "" {
+			defCS = canonicalCharset(cs)
+		}
+		if defCS == "" {
+			return "", "", fmt.Errorf("collation %q without a character set", co)
+		}
+		return defCS, defCS + "_" + strings.ToLower(co), nil
 	case co != "":
 		co = canonicalCollation(co)
 		coCS, err := collationCharset(co)

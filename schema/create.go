@@ -105,16 +105,16 @@ func (a *applier) setTableCharset(t *Table, opts []*ast.TableOption, alter bool)
 	if alter && !given {
 		return nil
 	}
-	if cs == "" && co == "" {
-		d, ok := a.dbDefaults(t.DB)
-		if !ok {
+	defCS, defCO := t.Charset, t.Collation
+	if !alter || cs == "" && co == "" {
+		if d, ok := a.dbDefaults(t.DB); ok {
+			defCS, defCO = d.Charset, d.Collation
+		} else if cs == "" && (co == "" || charsetless(co)) {
 			return &errLookup{"the default character set of database " + t.DB + " is unknown"}
 		}
-		t.Charset, t.Collation = d.Charset, d.Collation
-		return nil
 	}
 	var err error
-	t.Charset, t.Collation, err = a.c.resolveCharset(cs, co, "", "")
+	t.Charset, t.Collation, err = a.c.resolveCharset(cs, co, defCS, defCO)
 	return err
 }
 

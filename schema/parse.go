@@ -156,7 +156,10 @@ func registerCollations(toks []token) {
 		}
 		cs, _, _ := strings.Cut(name, "_")
 		info, err := charsetInfo(cs)
-		if err != nil {
+		switch {
+		case charsetless(name):
+			info = &charset.Charset{} // its character set comes from the context
+		case err != nil:
 			continue // the parser will reject it
 		}
 		charset.AddCollation(&charset.Collation{ID: registry.nextID, CharsetName: info.Name, Name: name, Sortlen: 1, PadAttribute: charset.PadSpace})

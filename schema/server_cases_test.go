@@ -194,6 +194,15 @@ var serverCases = []serverCase{
 		`CREATE TABLE u (a varchar(3) collate utf8mb4_general_nopad_ci, b varchar(3) collate latin1_nopad_bin,
 			c varchar(2) collate utf8mb3_unicode_520_ci, d varchar(2) collate utf8mb4_unicode_520_nopad_ci)`,
 	}},
+	{name: "mariadb_uca1400", only: FlavorMariaDB, db: "COLLATE uca1400_as_ci", stmts: []string{
+		`CREATE TABLE t (a varchar(2) collate uca1400_ai_ci, b varchar(2) charset utf8mb3 collate uca1400_as_cs,
+			c varchar(2) collate utf8mb4_uca1400_ai_ci, d varchar(2), e varchar(2) charset ucs2 collate uca1400_ai_ci) collate uca1400_ai_ci`,
+		`CREATE TABLE u (a varchar(2)) charset utf8mb3`,
+		`ALTER TABLE u COLLATE uca1400_ai_ci, ADD b varchar(2)`,
+		`CREATE TABLE v (a varchar(2))`,
+		`ALTER DATABASE CHARACTER SET utf8mb3 COLLATE uca1400_nopad_ai_ci`,
+		`CREATE TABLE w (a varchar(2))`,
+	}},
 	{name: "mariadb_syntax", only: FlavorMariaDB, stmts: []string{
 		`CREATE TABLE t (a int, b int AS (a + 1) PERSISTENT)`,
 		`CREATE OR REPLACE TABLE t (x varchar(3), y int)`,

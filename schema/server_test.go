@@ -32,7 +32,7 @@ func TestCatalogMatchesServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			cat := serverCatalog(t, conn, flavor)
-			for _, tc := range serverCases {
+			for _, tc := range append(serverCases, sweepCases(t, conn, cat)...) {
 				if tc.only != "" && tc.only != flavor {
 					continue
 				}
