@@ -27,6 +27,8 @@ type Endpoint struct {
 	User     string
 	Password string
 	Flavor   string // "mysql", "mariadb" or "" to detect
+	SSLMode  string // "", DISABLED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY (task.SSLMode)
+	SSLCa    string // PEM CA file for the VERIFY modes
 }
 
 // Addr is host:port.
@@ -137,6 +139,10 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 			return err
 		}
 	}
+	tc, err := ep.tlsConfig()
+	if err != nil {
+		return err
+	}
 	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		ServerID: m.cfg.ServerID, Flavor: flavor,
 		Host: ep.Host, Port: uint16(ep.Port), User: ep.User, Password: ep.Password,
@@ -145,6 +151,7 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		ReadTimeout:             m.cfg.Heartbeat*5 + 5*time.Second,
 		DisableRetrySync:        true,
 		EventCacheCount:         m.cfg.EventCacheCount,
+		TLSConfig:               tc,
 		RenderJSONAsMySQLText:   true, // JSON as MySQL renders it: DATE as 2024-01-31, DECIMAL as a number
 		Logger:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -290,7 +297,15 @@ func binlogExists(conn *client.Conn, ep Endpoint, file string) error {
 }
 
 func connect(ctx context.Context, ep Endpoint) (*client.Conn, error) {
-	c, err := client.ConnectWithContext(ctx, ep.Addr(), ep.User, ep.Password, "", 10*time.Second)
+	tc, err := ep.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	var opts []client.Option
+	if tc != nil {
+		opts = append(opts, func(c *client.Conn) error { c.SetTLSConfig(tc); return nil })
+	}
+	c, err := client.ConnectWithContext(ctx, ep.Addr(), ep.User, ep.Password, "", 10*time.Second, opts...)
 	if err != nil {
 		return nil, classify(fmt.Errorf("connecting to %s as %s: %w", ep.Addr(), ep.User, err))
 	}

@@ -124,7 +124,27 @@ type DataSource struct {
 	// redacted. Never put it in an error or a log line.
 	Password string `json:"password,omitempty"`
 	Flavor   Flavor `json:"flavor,omitempty"`
+	// SSLMode is how the task uses TLS to this server, as the MySQL
+	// client's --ssl-mode names it: "" or DISABLED (plain TCP), REQUIRED
+	// (TLS, the server's certificate not checked), VERIFY_CA (checked
+	// against SSLCa, else the system's roots), VERIFY_IDENTITY (also the
+	// host name).
+	SSLMode SSLMode `json:"sslMode,omitempty"`
+	// SSLCa is the path, on the nodes, of a PEM file of the CA
+	// certificates that VERIFY_CA and VERIFY_IDENTITY trust.
+	SSLCa string `json:"sslCa,omitempty"`
 }
+
+// SSLMode is a data source's TLS mode.
+type SSLMode string
+
+// The TLS modes.
+const (
+	SSLDisabled       SSLMode = "DISABLED"
+	SSLRequired       SSLMode = "REQUIRED"
+	SSLVerifyCA       SSLMode = "VERIFY_CA"
+	SSLVerifyIdentity SSLMode = "VERIFY_IDENTITY"
+)
 
 // String shows the endpoint as user@host:port without the password, so that
 // printing a DataSource by mistake leaks nothing.

@@ -164,6 +164,14 @@ func (d DataSource) validate(v *validator, path string) {
 	default:
 		v.add(path+".flavor", "unknown flavor %q (want mysql, mariadb, or none to detect)", d.Flavor)
 	}
+	switch d.SSLMode {
+	case "", SSLDisabled, SSLRequired, SSLVerifyCA, SSLVerifyIdentity:
+	default:
+		v.add(path+".sslMode", "unknown mode %q (want DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", d.SSLMode)
+	}
+	if d.SSLCa != "" && d.SSLMode != SSLVerifyCA && d.SSLMode != SSLVerifyIdentity {
+		v.add(path+".sslCa", "set, but sslMode is %q: a CA file is used only by VERIFY_CA and VERIFY_IDENTITY", d.SSLMode)
+	}
 }
 
 // validator collects problems.

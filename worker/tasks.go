@@ -372,6 +372,7 @@ func (t *Tasks) newSource(ctx context.Context, id string, cfg *task.Config, log 
 		for _, ds := range cfg.DataSourceConfigs {
 			mc.Endpoints = append(mc.Endpoints, source.Endpoint{
 				Host: ds.Host, Port: ds.Port, User: ds.Username, Password: ds.Password, Flavor: string(ds.Flavor),
+				SSLMode: string(ds.SSLMode), SSLCa: ds.SSLCa,
 			})
 		}
 		for _, tb := range cfg.CDCTables {
