@@ -108,7 +108,11 @@ func (c *Catalog) Apply(defaultDB, stmt string) ([]Change, error) {
 	a := newApplier(c, defaultDB, p.fix)
 	for _, s := range p.stmts {
 		if err := a.statement(s); err != nil {
-			return nil, err
+			var unknown *UnknownTableError
+			if errors.As(err, &unknown) {
+				return nil, err
+			}
+			return nil, &ParseError{Stmt: stmt, Err: err}
 		}
 	}
 	lookups := a.commit()

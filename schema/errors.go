@@ -3,10 +3,11 @@ package schema
 import "fmt"
 
 // ParseError is returned by Catalog.Apply for a statement that may change
-// a table but does not parse (or uses syntax the catalog cannot model, such
-// as MariaDB's system-versioned tables). Nothing of the statement has been
-// applied; the caller decides whether to stop or to reload the tables it
-// may have changed.
+// a table but does not parse, uses syntax the catalog cannot model (such as
+// MariaDB's system-versioned tables or compressed columns), or contradicts
+// the catalog (a duplicate column, a key on a column that is not there).
+// Nothing of the statement has been applied; the caller decides whether to
+// stop or to reload the tables it may have changed.
 type ParseError struct {
 	Stmt string // the statement as given
 	Err  error  // what the parser said

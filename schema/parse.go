@@ -172,7 +172,7 @@ func registerCollations(toks []token) {
 func placeholderTypes(stmts []ast.StmtNode, specials []string) (map[*ast.ColumnDef]string, error) {
 	types := map[*ast.ColumnDef]string{}
 	for _, d := range columnDefs(stmts) {
-		if d.Tp.GetType() != mysql.TypeEnum || len(d.Tp.GetElems()) != 1 {
+		if d.Tp == nil || d.Tp.GetType() != mysql.TypeEnum || len(d.Tp.GetElems()) != 1 {
 			continue
 		}
 		rest, ok := strings.CutPrefix(d.Tp.GetElems()[0], placeholderPrefix)

@@ -111,7 +111,7 @@ func (m *MySQL) snapshot(ctx context.Context, ep Endpoint, flavor string, server
 	}
 	defer conn.Execute("ROLLBACK")
 	if held > 0 {
-		m.cfg.Log.Info().Dur("held", held).Msg("snapshot position read under FLUSH TABLES WITH READ LOCK")
+		m.cfg.Log.Info().Dur("held_ms", held).Msg("snapshot position read under FLUSH TABLES WITH READ LOCK")
 	}
 	var seeded *schema.Catalog
 	if first {

@@ -12,32 +12,43 @@ import (
 
 // TestReplicaFallback streams from a primary, then, with the primary dead,
 // from its replica, continuing by GTID: every row once, in order, including
-// rows written on the promoted replica.
+// rows written on the promoted replica. It runs on a MariaDB pair (domain
+// GTIDs, MASTER_USE_GTID=slave_pos) and on a MySQL pair (UUID GTIDs,
+// SOURCE_AUTO_POSITION), both private to the test.
 func TestReplicaFallback(t *testing.T) {
-	primary := testenv.StartMariaDB(t, testenv.WithServerID(1))
-	replica := testenv.StartMariaDB(t, testenv.WithServerID(2), testenv.WithConfig("log_slave_updates=ON"))
-	gtid := queryString(t, primary, "SELECT @@gtid_binlog_pos")
-	replica.Exec(t,
-		fmt.Sprintf("SET GLOBAL gtid_slave_pos = '%s'", gtid),
-		fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='%s', MASTER_PASSWORD='%s', MASTER_USE_GTID=slave_pos",
-			primary.Port, testenv.MariaDBUser, testenv.MariaDBPassword),
-		"START SLAVE")
+	for _, tt := range []struct {
+		flavor      string
+		start       func(testing.TB, ...testenv.Option) *testenv.DB
+		replicaOpts []testenv.Option
+	}{
+		// A MariaDB replica writes what it replicates to its own binlog only
+		// with log_slave_updates; MySQL's log_replica_updates is on by default.
+		{testenv.FlavorMariaDB, testenv.StartMariaDB, []testenv.Option{testenv.WithConfig("log_slave_updates=ON")}},
+		{testenv.FlavorMySQL, testenv.StartMySQL, nil},
+	} {
+		t.Run(tt.flavor, func(t *testing.T) {
+			primary := tt.start(t, testenv.WithServerID(1))
+			replica := tt.start(t, append(tt.replicaOpts, testenv.WithServerID(2))...)
+			testReplicaFallback(t, primary, replica)
+		})
+	}
+}
+
+func testReplicaFallback(t *testing.T, primary, replica *testenv.DB) {
+	replica.ReplicateFrom(t, primary)
 	primary.Exec(t, "CREATE DATABASE r", "CREATE TABLE r.t (id INT PRIMARY KEY, v VARCHAR(16))")
-	insert := func(m *testenv.MariaDB, from, to int) {
+	insert := func(m *testenv.DB, from, to int) {
 		for i := from; i < to; i++ {
 			m.Exec(t, fmt.Sprintf("INSERT INTO r.t VALUES (%d, 'v%d')", i, i))
 		}
 	}
-	caughtUp := func() bool {
-		return queryString(t, replica, "SELECT @@gtid_slave_pos") == queryString(t, primary, "SELECT @@gtid_binlog_pos")
-	}
 
-	e := newEnv(t)
+	e := newEnvOn(t, primary)
 	e.startNode("n1")
 	cfg := fmt.Sprintf(`{"taskType":"MYSQL_CDC","snapshotMode":"never","dataSourceConfigs":[
 		{"host":"127.0.0.1","port":%d,"username":%q,"password":%q},
 		{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],"cdcTables":["r.t"]}`,
-		primary.Port, testenv.MariaDBUser, testenv.MariaDBPassword, replica.Port, testenv.MariaDBUser, testenv.MariaDBPassword)
+		primary.Port, testenv.DBUser, testenv.DBPassword, replica.Port, testenv.DBUser, testenv.DBPassword)
 	e.command("cmd", "start", "task", "r", "config", strings.Join(strings.Fields(cfg), ""))
 	e.waitFor(10*time.Second, "the start position", func() bool {
 		o, _ := e.st.LoadOffset(context.Background(), "r")
@@ -51,9 +62,9 @@ func TestReplicaFallback(t *testing.T) {
 	e.command("cmd", "stop", "task", "r")
 	e.waitState("r", StateStopped, 5*time.Second)
 	insert(primary, 30, 60)
-	e.waitFor(10*time.Second, "the replica to catch up", caughtUp)
+	e.waitFor(10*time.Second, "the replica to catch up", func() bool { return replica.CaughtUp(t, primary) })
 	primary.Kill(t)
-	replica.Exec(t, "STOP SLAVE")
+	replica.StopReplica(t)
 	insert(replica, 60, 80) // the promoted replica takes writes
 
 	e.command("cmd", "start", "task", "r")
@@ -62,14 +73,4 @@ func TestReplicaFallback(t *testing.T) {
 	if o["server_id"] != "2" {
 		t.Errorf("checkpoint %v, want one on the replica (server_id 2)", o)
 	}
-}
-
-func queryString(t *testing.T, m *testenv.MariaDB, q string) string {
-	t.Helper()
-	r, err := m.Conn(t).Execute(q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	s, _ := r.GetString(0, 0)
-	return s
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dataingest/dataingest/internal/testenv"
 )
 
 // replay applies a task's events to a model of its tables and fails on
@@ -62,9 +64,9 @@ func replay(t *testing.T, evs []event) map[string]map[string]string {
 // tableRows reads a table as the model holds it, through a snapshot task
 // of its own? No: through the JSON of a fresh snapshot would be circular;
 // the test compares row counts and a checksum of ids instead.
-func tableIDs(t *testing.T, q string) []string {
+func tableIDs(t *testing.T, db *testenv.DB, q string) []string {
 	t.Helper()
-	r, err := mariadb.Conn(t).Execute(q)
+	r, err := db.Conn(t).Execute(q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -91,8 +93,12 @@ func modelIDs(rows map[string]string, field string) []string {
 }
 
 func TestSnapshotWithConcurrentWritesAndResume(t *testing.T) {
-	e := newEnv(t)
-	mariadb.Exec(t, "CREATE DATABASE sn",
+	eachFlavor(t, testSnapshotWithConcurrentWritesAndResume)
+}
+
+func testSnapshotWithConcurrentWritesAndResume(t *testing.T, e *env) {
+	e.freshDatabases("sn")
+	e.db.Exec(t,
 		"CREATE TABLE sn.big (id INT PRIMARY KEY, v VARCHAR(32), n BIGINT UNSIGNED)",
 		"CREATE TABLE sn.comp (a INT, b VARCHAR(8), v INT, PRIMARY KEY (a, b))",
 		"CREATE TABLE sn.nokey (x INT, y VARCHAR(8))",
@@ -103,14 +109,14 @@ func TestSnapshotWithConcurrentWritesAndResume(t *testing.T) {
 		for i := from; i < from+10000; i++ {
 			vals = append(vals, fmt.Sprintf("(%d,'v%d',%d)", i, i, uint64(i)*1000000007))
 		}
-		mariadb.Exec(t, "INSERT INTO sn.big VALUES "+strings.Join(vals, ","))
+		e.db.Exec(t, "INSERT INTO sn.big VALUES "+strings.Join(vals, ","))
 	}
-	mariadb.Exec(t, "INSERT INTO sn.comp VALUES (1,'a',1),(1,'b',2),(2,'a',3),(10,'z',4)",
+	e.db.Exec(t, "INSERT INTO sn.comp VALUES (1,'a',1),(1,'b',2),(2,'a',3),(10,'z',4)",
 		"INSERT INTO sn.nokey VALUES (1,'x'),(2,'y'),(2,'w')",
 		"INSERT INTO sn.skey VALUES ('apple',1),('Banana',2),('cherry',3)")
 
 	n1 := e.startNode("n1")
-	e.command("cmd", "start", "task", "sn", "config", mysqlConfigSnapshot([]string{"sn.*"}))
+	e.command("cmd", "start", "task", "sn", "config", e.cdcConfig("initial", []string{"sn.*"}, ""))
 
 	// Writes while the snapshot runs: inserts past the end, updates and
 	// deletes spread over the key range.
@@ -120,7 +126,7 @@ func TestSnapshotWithConcurrentWritesAndResume(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(1, 2))
-		conn := mariadb.Conn(t)
+		conn := e.db.Conn(t)
 		next := bigRows + 1
 		for {
 			select {
@@ -159,10 +165,10 @@ func TestSnapshotWithConcurrentWritesAndResume(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	mariadb.Exec(t, "UPDATE sn.comp SET v = v + 100 WHERE a = 1", "DELETE FROM sn.skey WHERE k = 'apple'",
+	e.db.Exec(t, "UPDATE sn.comp SET v = v + 100 WHERE a = 1", "DELETE FROM sn.skey WHERE k = 'apple'",
 		"INSERT INTO sn.nokey VALUES (3,'z')")
 
-	want := tableIDs(t, "SELECT id FROM sn.big")
+	want := tableIDs(t, e.db, "SELECT id FROM sn.big")
 	e.waitFor(30*time.Second, "the model to match the table", func() bool {
 		st := e.status("sn")
 		if st.Status != StateRunning || strings.Contains(st.Position, "snapshot") {
@@ -200,8 +206,4 @@ func mapValues(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
-}
-
-func mysqlConfigSnapshot(tables []string) string {
-	return strings.Replace(mysqlConfig(tables, ""), `"snapshotMode":"never",`, `"snapshotMode":"initial",`, 1)
 }

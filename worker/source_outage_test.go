@@ -9,15 +9,35 @@ import (
 	"github.com/dataingest/dataingest/internal/testenv"
 )
 
-// TestSourceRestart restarts the task's MariaDB under it: the task is
+// eachPrivateFlavor is eachFlavor with a server of the test's own per
+// flavor, for tests that stop, restart or purge it: MariaDB, MySQL at its
+// defaults, and MySQL started with binlog_row_metadata=FULL.
+func eachPrivateFlavor(t *testing.T, f func(t *testing.T, e *env)) {
+	for _, fl := range []struct {
+		name  string
+		start func(testing.TB, ...testenv.Option) *testenv.DB
+		opts  []testenv.Option
+	}{
+		{"mariadb", testenv.StartMariaDB, nil},
+		{"mysql", testenv.StartMySQL, nil},
+		{"mysql-full", testenv.StartMySQL, []testenv.Option{testenv.WithConfig("binlog_row_metadata=FULL")}},
+	} {
+		t.Run(fl.name, func(t *testing.T) { f(t, newEnvOn(t, fl.start(t, fl.opts...))) })
+	}
+}
+
+// TestSourceRestart restarts the task's database under it: the task is
 // RETRYING with the error while the server is down, then resumes by itself
 // with no row lost or repeated.
 func TestSourceRestart(t *testing.T) {
-	m := testenv.StartMariaDB(t)
+	eachPrivateFlavor(t, testSourceRestart)
+}
+
+func testSourceRestart(t *testing.T, e *env) {
+	m := e.db
 	m.Exec(t, "CREATE DATABASE s", "CREATE TABLE s.t (id INT PRIMARY KEY)")
-	e := newEnv(t)
 	e.startNode("n1")
-	e.command("cmd", "start", "task", "s", "config", cdcConfigOn(m, "never", []string{"s.t"}, ""))
+	e.command("cmd", "start", "task", "s", "config", e.cdcConfig("never", []string{"s.t"}, ""))
 	e.waitFor(10*time.Second, "the start position", func() bool {
 		o, _ := e.st.LoadOffset(t0(), "s")
 		return o["file"] != ""
@@ -30,24 +50,33 @@ func TestSourceRestart(t *testing.T) {
 	insert(0, 20)
 	e.waitEvents("s", 20, 10*time.Second)
 
+	t0 := time.Now()
 	m.Stop(t)
+	t.Logf("TIMING stop %v\n%s", time.Since(t0), m.Log())
 	st := e.waitState("s", StateRetrying, 15*time.Second)
+	t.Logf("TIMING retrying %v", time.Since(t0))
 	t.Logf("while the source is down: %s: %s", st.Status, st.Error)
 	m.Start(t)
+	t.Logf("TIMING started %v", time.Since(t0))
 	insert(20, 40)
 	e.waitState("s", StateRunning, 30*time.Second)
+	t.Logf("TIMING running %v", time.Since(t0))
 	e.checkRows("s", 40, 30*time.Second)
 }
 
 // TestIdleLag: a task that caught up after a backlog shows a small lag_ms
 // once its source is idle (binlog heartbeats refresh it).
 func TestIdleLag(t *testing.T) {
-	e := newEnv(t)
-	mariadb.Exec(t, "CREATE DATABASE lag", "CREATE TABLE lag.t (id INT PRIMARY KEY)")
+	eachFlavor(t, testIdleLag)
+}
+
+func testIdleLag(t *testing.T, e *env) {
+	e.freshDatabases("lag")
+	e.db.Exec(t, "CREATE TABLE lag.t (id INT PRIMARY KEY)")
 	n1 := e.startNode("n1")
 	e.startMySQLTask("lag", []string{"lag.t"}, "")
 	n1.Stop()
-	mariadb.Exec(t, "INSERT INTO lag.t VALUES (1)")
+	e.db.Exec(t, "INSERT INTO lag.t VALUES (1)")
 	time.Sleep(4 * time.Second)
 	e.startNode("n1")
 	e.waitEvents("lag", 1, 10*time.Second)
@@ -60,16 +89,17 @@ func TestIdleLag(t *testing.T) {
 // snapshots again instead.
 func TestPurgedCheckpoint(t *testing.T) {
 	for _, mode := range []string{"never", "when_needed"} {
-		t.Run(mode, func(t *testing.T) { testPurgedCheckpoint(t, mode) })
+		t.Run(mode, func(t *testing.T) {
+			eachPrivateFlavor(t, func(t *testing.T, e *env) { testPurgedCheckpoint(t, e, mode) })
+		})
 	}
 }
 
-func testPurgedCheckpoint(t *testing.T, mode string) {
-	m := testenv.StartMariaDB(t)
+func testPurgedCheckpoint(t *testing.T, e *env, mode string) {
+	m := e.db
 	m.Exec(t, "CREATE DATABASE p", "CREATE TABLE p.t (id INT PRIMARY KEY)")
-	e := newEnv(t)
 	e.startNode("n1")
-	e.command("cmd", "start", "task", "p", "config", cdcConfigOn(m, mode, []string{"p.t"}, ""))
+	e.command("cmd", "start", "task", "p", "config", e.cdcConfig(mode, []string{"p.t"}, ""))
 	var file string
 	e.waitFor(10*time.Second, "the start position", func() bool {
 		o, _ := e.st.LoadOffset(t0(), "p")
@@ -79,11 +109,11 @@ func testPurgedCheckpoint(t *testing.T, mode string) {
 	e.command("cmd", "stop", "task", "p")
 	e.waitState("p", StateStopped, 5*time.Second)
 	m.Exec(t, "FLUSH BINARY LOGS", "INSERT INTO p.t VALUES (1)", "FLUSH BINARY LOGS")
-	r, err := m.Conn(t).Execute("SHOW MASTER STATUS")
-	if err != nil {
-		t.Fatal(err)
+	status := "SHOW MASTER STATUS"
+	if m.Flavor == testenv.FlavorMySQL {
+		status = "SHOW BINARY LOG STATUS" // MySQL 8.4 dropped SHOW MASTER STATUS
 	}
-	current, _ := r.GetString(0, 0)
+	current := m.QueryString(t, status)
 	m.Exec(t, fmt.Sprintf("PURGE BINARY LOGS TO '%s'", current))
 	e.command("cmd", "start", "task", "p")
 	if mode == "when_needed" {

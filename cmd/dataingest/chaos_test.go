@@ -8,15 +8,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/dataingest/dataingest/internal/testenv"
 )
 
 // TestExactlyOnceWhileOwnerKilledRepeatedly inserts rows continuously
 // while the node running the MYSQL_CDC task is SIGKILLed again and again;
 // every row must arrive once, in order.
 func TestExactlyOnceWhileOwnerKilledRepeatedly(t *testing.T) {
-	m := testenv.StartMariaDB(t)
+	eachFlavor(t, true, testExactlyOnceWhileOwnerKilledRepeatedly)
+}
+
+func testExactlyOnceWhileOwnerKilledRepeatedly(t *testing.T, fl dbFlavor) {
+	m := fl.start(t)
 	m.Exec(t, "CREATE DATABASE x", "CREATE TABLE x.t (id INT PRIMARY KEY, v VARCHAR(32))")
 	f := newFleet(t)
 	for _, id := range []string{"n1", "n2", "n3"} {

@@ -16,6 +16,53 @@ import (
 	"github.com/dataingest/dataingest/store"
 )
 
+// dbFlavor is one kind of source database a test runs against, each on a
+// server private to the (sub)test.
+type dbFlavor struct {
+	name string
+	// start starts the server with opts (appended to its my.cnf group,
+	// which for MariaDB is [mariadbd] and for MySQL [mysqld]).
+	start func(t testing.TB, opts ...testenv.Option) *testenv.DB
+}
+
+// The flavors: MariaDB as testenv sets it up (binlog_row_metadata FULL),
+// MySQL at its defaults (binlog_row_metadata MINIMAL: the task decodes rows
+// by its schema history), and MySQL with binlog_row_metadata FULL.
+var (
+	flavorMariaDB   = dbFlavor{"mariadb", testenv.StartMariaDB}
+	flavorMySQL     = dbFlavor{"mysql", testenv.StartMySQL}
+	flavorMySQLFull = dbFlavor{"mysql-full", func(t testing.TB, opts ...testenv.Option) *testenv.DB {
+		return testenv.StartMySQL(t, append(opts, testenv.WithConfig("binlog_row_metadata=FULL"))...)
+	}}
+)
+
+// eachFlavor runs f as a subtest per flavor: MariaDB and MySQL, and
+// MySQL with binlog_row_metadata FULL when withFull is set (for tests
+// cheap enough to run three times).
+func eachFlavor(t *testing.T, withFull bool, f func(t *testing.T, fl dbFlavor)) {
+	fls := []dbFlavor{flavorMariaDB, flavorMySQL}
+	if withFull {
+		fls = append(fls, flavorMySQLFull)
+	}
+	for _, fl := range fls {
+		t.Run(fl.name, func(t *testing.T) { f(t, fl) })
+	}
+}
+
+// insertSeq fills table (db.name), whose two columns are INT, with rows
+// (1, v), (2, v), ..., (n, v) in one statement: from MariaDB's sequence
+// engine, or a recursive CTE on MySQL.
+func insertSeq(t *testing.T, m *testenv.DB, table string, n int, v int) {
+	t.Helper()
+	if m.Flavor == testenv.FlavorMariaDB {
+		db, _, _ := strings.Cut(table, ".")
+		m.Exec(t, fmt.Sprintf("INSERT INTO %s SELECT seq, %d FROM %s.seq_1_to_%d", table, v, db, n))
+		return
+	}
+	m.Exec(t, fmt.Sprintf("SET SESSION cte_max_recursion_depth = %d", n),
+		fmt.Sprintf("INSERT INTO %s WITH RECURSIVE s (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %d) SELECT n, %d FROM s", table, n, v))
+}
+
 // cdcConfig is a MYSQL_CDC task config reading table from m.
 func cdcConfig(m *testenv.MariaDB, snapshotMode, table string) string {
 	return fmt.Sprintf(`{"taskType":"MYSQL_CDC","snapshotMode":%q,"dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":%q,"password":%q}],"cdcTables":[%q]}`,

@@ -135,7 +135,11 @@ func checkGapFree(t *testing.T, s []int64) {
 // while rows are inserted, restarts it, and checks that every row arrives
 // exactly once and in order.
 func TestKilledNodeResumesExactlyOnce(t *testing.T) {
-	m := testenv.StartMariaDB(t)
+	eachFlavor(t, true, testKilledNodeResumesExactlyOnce)
+}
+
+func testKilledNodeResumesExactlyOnce(t *testing.T, fl dbFlavor) {
+	m := fl.start(t)
 	r := testenv.StartRedis(t)
 	rdb := r.Client(t)
 	st := store.New(rdb, "debezium")

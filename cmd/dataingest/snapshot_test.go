@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/dataingest/dataingest/events"
-	"github.com/dataingest/dataingest/internal/testenv"
 )
 
 // TestSnapshotSurvivesSIGKILL kills the node in the middle of an initial
@@ -16,10 +15,14 @@ import (
 // comes back: a row read before the kill gets its change as an event, a row
 // read after it shows the change in its `r` event, and no row is read twice.
 func TestSnapshotSurvivesSIGKILL(t *testing.T) {
+	eachFlavor(t, true, testSnapshotSurvivesSIGKILL)
+}
+
+func testSnapshotSurvivesSIGKILL(t *testing.T, fl dbFlavor) {
 	const rows = 30000
-	m := testenv.StartMariaDB(t)
-	m.Exec(t, "CREATE DATABASE snap", "CREATE TABLE snap.t (id INT PRIMARY KEY, v INT)",
-		fmt.Sprintf("INSERT INTO snap.t SELECT seq, 0 FROM snap.seq_1_to_%d", rows))
+	m := fl.start(t)
+	m.Exec(t, "CREATE DATABASE snap", "CREATE TABLE snap.t (id INT PRIMARY KEY, v INT)")
+	insertSeq(t, m, "snap.t", rows, 0)
 	f := newFleet(t)
 	f.start("n1")
 	cfg := cdcConfig(m, "initial", "snap.t")
