@@ -89,13 +89,19 @@ func (r *reader) statement(ctx context.Context, h *replication.EventHeader, defa
 func (r *reader) apply(defaultDB, q, at string) ([]schema.Change, error) {
 	cat := r.tables.catalog
 	changes, err := cat.Apply(defaultDB, q)
-	var need *schema.NeedsLookupError
+	var unknown *schema.UnknownTableError
+	if errors.As(err, &unknown) {
+		// CREATE TABLE ... LIKE of a table the catalog does not hold: load
+		// the source table, then apply the statement again.
+		if _, lerr := r.lookUpChanged(nil, []schema.TableRef{unknown.Table}, at, "the source of CREATE TABLE ... LIKE"); lerr != nil {
+			return nil, lerr
+		}
+		changes, err = cat.Apply(defaultDB, q)
+	}
 	var perr *schema.ParseError
 	switch {
 	case err == nil:
 		return changes, nil
-	case errors.As(err, &need):
-		return r.lookUpChanged(changes, []schema.TableRef{need.Table}, at, need.Reason)
 	case errors.As(err, &perr):
 		refs := r.mentioned(q)
 		if len(refs) == 0 {
@@ -104,7 +110,24 @@ func (r *reader) apply(defaultDB, q, at string) ([]schema.Change, error) {
 		}
 		return r.lookUpChanged(nil, refs, at, "the statement does not parse: "+perr.Error())
 	}
-	return nil, Permanentf("applying the statement at %s to the schema history: %v (statement: %s)", at, err, q)
+	var refs []schema.TableRef
+	var reason string
+	for _, e := range flatten(err) {
+		var need *schema.NeedsLookupError
+		if !errors.As(e, &need) {
+			return nil, Permanentf("applying the statement at %s to the schema history: %v (statement: %s)", at, err, q)
+		}
+		refs, reason = append(refs, need.Table), need.Reason
+	}
+	return r.lookUpChanged(changes, refs, at, reason)
+}
+
+// flatten lists the errors joined in err.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // lookUpChanged reads tables a statement changed from information_schema
