@@ -51,7 +51,7 @@ func rewrite(sql string, toks []token) (string, []string) {
 		t := toks[i]
 		switch {
 		case t.kind == tokWord && specialTypes[t.upper] && typePosition(toks, i):
-			r.replace(i, i+1, fmt.Sprintf("ENUM('%s%d')", placeholderPrefix, len(r.specials)))
+			r.replace(i, i+1, fmt.Sprintf("ENUM('%s%d') ", placeholderPrefix, len(r.specials)))
 			r.specials = append(r.specials, strings.ToLower(t.text))
 		case t.is("SRID") && r.isNumber(i+1):
 			r.replace(i, i+2, "")
