@@ -2,8 +2,10 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,20 +20,43 @@ import (
 func TestReplicaFallback(t *testing.T) {
 	for _, tt := range []struct {
 		flavor      string
-		start       func(testing.TB, ...testenv.Option) *testenv.DB
+		start       func(...testenv.Option) (*testenv.DB, error)
 		replicaOpts []testenv.Option
 	}{
 		// A MariaDB replica writes what it replicates to its own binlog only
 		// with log_slave_updates; MySQL's log_replica_updates is on by default.
-		{testenv.FlavorMariaDB, testenv.StartMariaDB, []testenv.Option{testenv.WithConfig("log_slave_updates=ON")}},
-		{testenv.FlavorMySQL, testenv.StartMySQL, nil},
+		{testenv.FlavorMariaDB, testenv.StartMariaDBE, []testenv.Option{testenv.WithConfig("log_slave_updates=ON")}},
+		{testenv.FlavorMySQL, testenv.StartMySQLE, nil},
 	} {
 		t.Run(tt.flavor, func(t *testing.T) {
-			primary := tt.start(t, testenv.WithServerID(1))
-			replica := tt.start(t, append(tt.replicaOpts, testenv.WithServerID(2))...)
+			primary, replica := startPair(t, tt.start, []testenv.Option{testenv.WithServerID(1)},
+				append(tt.replicaOpts, testenv.WithServerID(2)))
 			testReplicaFallback(t, primary, replica)
 		})
 	}
+}
+
+// startPair starts two servers at once (a MySQL takes ~3 s to initialise
+// and start) and closes them when the test ends.
+func startPair(t *testing.T, start func(...testenv.Option) (*testenv.DB, error), opts1, opts2 []testenv.Option) (*testenv.DB, *testenv.DB) {
+	t.Helper()
+	var dbs [2]*testenv.DB
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, opts := range [][]testenv.Option{opts1, opts2} {
+		wg.Add(1)
+		go func() { defer wg.Done(); dbs[i], errs[i] = start(opts...) }()
+	}
+	wg.Wait()
+	for _, db := range dbs {
+		if db != nil {
+			t.Cleanup(db.Close)
+		}
+	}
+	if err := errors.Join(errs[:]...); err != nil {
+		t.Fatal(err)
+	}
+	return dbs[0], dbs[1]
 }
 
 func testReplicaFallback(t *testing.T, primary, replica *testenv.DB) {
