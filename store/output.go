@@ -32,6 +32,18 @@ type Batch struct {
 	LagMs    int64
 }
 
+// OutputEntries counts the entries that go to the output stream: all but
+// the schema history records.
+func (b *Batch) OutputEntries() int {
+	n := 0
+	for i := range b.Entries {
+		if b.Entries[i].Op != OpSchema {
+			n++
+		}
+	}
+	return n
+}
+
 // Overflow policies of a bounded output stream.
 const (
 	OverflowBlock = "block"

@@ -399,7 +399,7 @@ func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter)
 			_, err := ow.Write(ctx, &sb)
 			if err == nil {
 				m.batches.Inc()
-				m.events.WithLabelValues(r.id).Add(float64(len(sb.Entries)))
+				m.events.WithLabelValues(r.id).Add(float64(sb.OutputEntries()))
 				m.writeSeconds.Observe(time.Since(start).Seconds())
 				m.lagSeconds.WithLabelValues(r.id).Set(float64(lag) / 1000)
 				em.wrote(lag)
