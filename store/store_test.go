@@ -227,3 +227,45 @@ func TestLaterCommandWins(t *testing.T) {
 		t.Fatalf("after an older start: desired %q digest %q", c.Desired.State, c.Digest)
 	}
 }
+
+// TestSchemaRecordsGoToTheHistory: a batch's schema records land in
+// P:task:schema:{ID} with the id of the output entry before them, not in
+// the output, and do not count as events; a retried batch adds none again.
+func TestSchemaRecordsGoToTheHistory(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	l, _, _, _ := s.AcquireLease(ctx, "t1", "n", time.Minute)
+	w := s.NewOutputWriter(l, OutputLimit{MaxLen: 2, Overflow: OverflowBlock}, 0)
+	b := &Batch{State: "RUNNING", Offset: []string{"seq", "1"}, Entries: []Entry{
+		{Op: OpSchema, Table: "", Data: []byte(`{"kind":"catalog"}`)},
+		{Op: "ddl", Table: "db.t", Data: []byte("ddl event")},
+		{Op: OpSchema, Table: "db.t", Data: []byte(`{"kind":"table"}`)},
+		{Op: "c", Table: "db.t", Data: []byte("row")},
+	}}
+	if b.OutputEntries() != 2 {
+		t.Fatalf("OutputEntries = %d, want 2", b.OutputEntries())
+	}
+	// MaxLen 2 holds the two output entries: records do not count.
+	last, err := w.Write(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.NewOutputWriter(l, OutputLimit{}, 0).Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := s.rdb.XRange(ctx, s.keys.TaskEvents("t1"), "-", "+").Result()
+	if len(out) != 2 || out[0].Values["op"] != "ddl" || out[1].ID != last {
+		t.Fatalf("output %v, want the ddl and the row", out)
+	}
+	hist, _ := s.rdb.XRange(ctx, s.keys.TaskSchema("t1"), "-", "+").Result()
+	if len(hist) != 2 || hist[0].Values["event"] != "" || hist[1].Values["event"] != out[0].ID || hist[1].Values["table"] != "db.t" {
+		t.Fatalf("history %v, want the catalog (no event) and the table record after the ddl event %s", hist, out[0].ID)
+	}
+	recs, err := s.LoadSchema(ctx, "t1")
+	if err != nil || len(recs) != 2 || string(recs[1]) != `{"kind":"table"}` {
+		t.Fatalf("LoadSchema = %q, %v", recs, err)
+	}
+	if st, _ := s.rdb.HGet(ctx, s.keys.TaskStatus("t1"), "events").Result(); st != "2" {
+		t.Errorf("status events = %s, want 2", st)
+	}
+}
