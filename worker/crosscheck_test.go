@@ -45,3 +45,23 @@ func TestSchemaMismatchStopsTheTask(t *testing.T) {
 		}
 	})
 }
+
+// TestCharsetWithoutDecoderStopsTheTask: a column in a character set that
+// has no decoder fails the task, naming the charset, instead of passing on
+// bytes as text.
+func TestCharsetWithoutDecoderStopsTheTask(t *testing.T) {
+	eachFlavor(t, func(t *testing.T, e *env) {
+		e.freshDatabases("cs")
+		e.db.Exec(t, "CREATE TABLE cs.t (id INT PRIMARY KEY, v VARCHAR(8) CHARACTER SET armscii8)")
+		e.startNode("n1")
+		e.startMySQLTask("cs", []string{"cs.t"}, "")
+		e.db.Exec(t, "INSERT INTO cs.t VALUES (1, 'a')")
+		st := e.waitState("cs", StateFailed, 15*time.Second)
+		if !strings.Contains(st.Error, `"armscii8"`) || !strings.Contains(st.Error, "cs.t") {
+			t.Errorf("error %q does not name the charset and the table", st.Error)
+		}
+		if n := len(e.events("cs")); n != 0 {
+			t.Errorf("%d events written", n)
+		}
+	})
+}
