@@ -31,7 +31,9 @@ type rewriter struct {
 // statement does to columns, and the real types of the placeholders it put
 // in (see placeholderTypes):
 //   - CREATE OR REPLACE TABLE -> CREATE TABLE; ALTER ONLINE TABLE -> ALTER
-//     TABLE; MariaDB's WAIT n / NOWAIT after the table name dropped;
+//     TABLE; MariaDB's WAIT n / NOWAIT after the table name dropped; the
+//     START TRANSACTION that ends the CREATE TABLE MySQL 8 logs for a
+//     CREATE TABLE ... SELECT dropped;
 //   - a spatial, UUID or INET type in a column definition -> a placeholder
 //     ENUM; its SRID n (MySQL) or REF_SYSTEM_ID=n (MariaDB) dropped, and
 //     SPATIAL INDEX -> INDEX;
@@ -70,6 +72,9 @@ func rewrite(sql string, toks []token) (string, []string) {
 		case (t.is("INVISIBLE") || t.is("VISIBLE")) && !namePosition(toks, i):
 			r.replace(i, i+1, "")
 		}
+	}
+	if n := len(toks); n > 2 && r.word(0) == "CREATE" && r.word(n-2) == "START" && r.word(n-1) == "TRANSACTION" {
+		r.replace(n-2, n, "")
 	}
 	return applyEdits(sql, r.edits), r.specials
 }

@@ -34,6 +34,7 @@ func TestRewrite(t *testing.T) {
 		specials []string
 	}{
 		{"CREATE OR REPLACE TABLE t (a int)", "CREATE TABLE t (a int)", nil},
+		{"CREATE TABLE `s` (\n  `one` int NOT NULL DEFAULT '0'\n) START TRANSACTION /* xid=7 */", "CREATE TABLE `s` (\n  `one` int NOT NULL DEFAULT '0'\n) ", nil},
 		{"ALTER ONLINE IGNORE TABLE t ADD b int", "ALTER IGNORE TABLE t ADD b int", nil},
 		{"ALTER TABLE db.t WAIT 5 ADD b int", "ALTER TABLE db.t ADD b int", nil},
 		{"ALTER TABLE t NOWAIT ADD nowait int", "ALTER TABLE t ADD nowait int", nil},

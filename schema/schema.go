@@ -1,10 +1,22 @@
 // Package schema keeps the tables a task reads as they were at each point
-// of the binlog: a Catalog of table definitions, seeded from
-// information_schema at the task's start position and moved forward by
-// applying each DDL statement of the binlog, parsed with a real MySQL
-// grammar (the TiDB parser), to the previous version. The binlog reader
-// decodes every row with the version true at the row's position, and
-// cross-checks it against the binlog's table map.
+// of the binlog. A Catalog holds every tracked table's definition; it is
+// seeded from information_schema (TableFromInfo, with the Info*Query texts)
+// at the task's start position and moved forward by Catalog.Apply, which
+// parses each query event of the binlog with a real MySQL grammar (the TiDB
+// parser) and applies it to the previous version. Every changed table gets
+// a new *Table, so the definitions a Change returns form the table's
+// history; the binlog reader decodes each row with the version true at the
+// row's position and cross-checks it against the binlog's table map.
+//
+// Definitions are written the way the flavor's information_schema shows
+// them (MySQL 8+ "int unsigned", MariaDB "int(10) unsigned"; MariaDB's JSON
+// is LONGTEXT with a json_valid CHECK), so that a seeded table and one built
+// from DDL compare equal; a test checks this against real MariaDB and MySQL
+// servers for every type family, character set and collation. Syntax the
+// TiDB grammar lacks (MariaDB's UUID and INET types, spatial types, CREATE
+// OR REPLACE, ...) is rewritten first, with the TiDB lexer, never with
+// regular expressions. What the catalog cannot know it says, with
+// *ParseError, *UnknownTableError and *NeedsLookupError: unknown means stop.
 //
 // This package does no I/O: callers load information_schema rows and store
 // versions.

@@ -68,30 +68,48 @@ func serverCatalog(t *testing.T, conn *client.Conn, flavor string) *Catalog {
 	return cat
 }
 
-// runServerCase runs tc on the server and the catalog, then compares.
+// runServerCase runs tc on the server and applies it to two catalogs: cat
+// gets the statements as the case has them, a fresh one the query events
+// the server wrote to its binlog for them (which servers rewrite: MySQL logs
+// CREATE TABLE ... SELECT as CREATE TABLE (columns) START TRANSACTION).
+// Both must end up equal to the server's information_schema.
 func runServerCase(t *testing.T, conn *client.Conn, cat *Catalog, tc serverCase) {
 	db := "c_" + tc.name
+	bin := NewCatalog(cat.Flavor, cat.ServerCharset, cat.ServerCollation, nil)
 	stmts := append([]string{"CREATE DATABASE `" + db + "` " + tc.db}, tc.stmts...)
+	sessionDB := ""
 	for _, stmt := range stmts {
+		file, pos := binlogPosition(t, conn)
 		if _, err := conn.Execute(stmt); err != nil {
 			t.Fatalf("server: %s: %v", stmt, err)
 		}
-		_, err := cat.Apply(db, stmt)
-		var lookup *NeedsLookupError
-		for err != nil && errors.As(err, &lookup) {
-			// What a caller does: read the table now, before anything else changes it.
-			t.Logf("%s: %v", stmt, lookup)
-			cat.Tables[lookup.Table] = loadTable(t, conn, cat.Flavor, lookup.Table)
-			err = withoutLookup(err, lookup)
-		}
-		if err != nil {
-			t.Fatalf("catalog: %s: %v", stmt, err)
+		apply(t, conn, cat, db, stmt)
+		for _, ev := range queryEvents(t, conn, file, pos, sessionDB) {
+			apply(t, conn, bin, ev.db, ev.query)
 		}
 		if err := conn.UseDB(db); err != nil {
 			t.Fatal(err)
 		}
+		sessionDB = db
 	}
-	compareDB(t, conn, cat, db)
+	compareDB(t, conn, cat, db, "statements")
+	compareDB(t, conn, bin, db, "binlog")
+}
+
+// apply applies stmt as a caller does: a table that must be looked up is
+// read from information_schema at once, before anything else changes it.
+func apply(t *testing.T, conn *client.Conn, cat *Catalog, db, stmt string) {
+	t.Helper()
+	_, err := cat.Apply(db, stmt)
+	var lookup *NeedsLookupError
+	for err != nil && errors.As(err, &lookup) {
+		t.Logf("%s: %v", stmt, lookup)
+		cat.Tables[lookup.Table] = loadTable(t, conn, cat.Flavor, lookup.Table)
+		err = withoutLookup(err, lookup)
+	}
+	if err != nil {
+		t.Fatalf("catalog: %s: %v", stmt, err)
+	}
 }
 
 // withoutLookup returns err (one error or a join of them) without one.
@@ -113,7 +131,7 @@ func withoutLookup(err error, done *NeedsLookupError) error {
 
 // compareDB checks that the catalog holds exactly the server's tables of db,
 // with equal definitions.
-func compareDB(t *testing.T, conn *client.Conn, cat *Catalog, db string) {
+func compareDB(t *testing.T, conn *client.Conn, cat *Catalog, db, from string) {
 	t.Helper()
 	r := query(t, conn, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", db)
 	var names []string
@@ -123,7 +141,7 @@ func compareDB(t *testing.T, conn *client.Conn, cat *Catalog, db string) {
 	}
 	for ref := range cat.Tables {
 		if ref.DB == db && !slices.Contains(names, ref.Name) {
-			t.Errorf("the catalog has %s, the server does not", ref)
+			t.Errorf("the catalog from the %s has %s, the server does not", from, ref)
 		}
 	}
 	for _, name := range names {
@@ -131,11 +149,11 @@ func compareDB(t *testing.T, conn *client.Conn, cat *Catalog, db string) {
 		want := loadTable(t, conn, cat.Flavor, ref)
 		got, ok := cat.Tables[ref]
 		if !ok {
-			t.Errorf("the server has %s, the catalog does not", ref)
+			t.Errorf("the server has %s, the catalog from the %s does not", ref, from)
 			continue
 		}
 		if d := tableDiff(want, got); d != "" {
-			t.Errorf("%s differs (- server, + catalog):\n%s", ref, d)
+			t.Errorf("%s differs (- server, + catalog from the %s):\n%s", ref, from, d)
 		}
 	}
 }
