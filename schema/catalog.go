@@ -87,7 +87,8 @@ func (c *Catalog) Clone() *Catalog {
 func (c *Catalog) tracks(db string) bool { return c.Track == nil || c.Track(db) }
 
 // Apply parses one binlog query statement, run with default database
-// defaultDB, and applies it. It returns what changed for tracked tables, in
+// defaultDB (the query event's schema, which for CREATE, ALTER and DROP
+// DATABASE is the database they change), and applies it. It returns what changed for tracked tables, in
 // statement order.
 //
 // A statement that changes no tracked table (BEGIN, statement-based DML,
