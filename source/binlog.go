@@ -31,9 +31,9 @@ type reader struct {
 	inTx     bool
 	explicit bool   // the transaction began with BEGIN or XA START: statements inside it do not end it
 	txStart  uint32 // position of the transaction's first event
-	txGTID  string // GTID of the transaction, "" without
-	txRows  int64  // rows of the transaction seen so far (emitted or skipped)
-	skip    int64  // rows still to skip: already written before a resume
+	txGTID   string // GTID of the transaction, "" without
+	txRows   int64  // rows of the transaction seen so far (emitted or skipped)
+	skip     int64  // rows still to skip: already written before a resume
 
 	ch     events.Change
 	before []any

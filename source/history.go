@@ -25,14 +25,14 @@ import (
 // task that resumes, here or on another node, replays the records from the
 // newest catalog on and has the schema true at its checkpoint.
 type historyRecord struct {
-	Kind     string              `json:"kind"`
-	Pos      string              `json:"pos"` // the checkpoint after the record, as text
-	DDL      string              `json:"ddl,omitempty"`
-	Catalog  *catalogRecord      `json:"catalog,omitempty"`
-	Ref      *schema.TableRef    `json:"ref,omitempty"`
-	Table    *schema.Table       `json:"table,omitempty"`
-	DB       string              `json:"db,omitempty"`
-	Defaults *schema.DBDefaults  `json:"defaults,omitempty"`
+	Kind     string             `json:"kind"`
+	Pos      string             `json:"pos"` // the checkpoint after the record, as text
+	DDL      string             `json:"ddl,omitempty"`
+	Catalog  *catalogRecord     `json:"catalog,omitempty"`
+	Ref      *schema.TableRef   `json:"ref,omitempty"`
+	Table    *schema.Table      `json:"table,omitempty"`
+	DB       string             `json:"db,omitempty"`
+	Defaults *schema.DBDefaults `json:"defaults,omitempty"`
 }
 
 // catalogRecord is a schema.Catalog without its Track function, with its

@@ -162,6 +162,7 @@ func TestColumnTypeMatrix(t *testing.T) {
 		}
 	})
 }
+
 // renderAfter returns each column of the envelope's `after` as compact JSON.
 func renderAfter(t *testing.T, raw []byte) map[string]string {
 	t.Helper()
