@@ -206,3 +206,16 @@ func columnDefs(stmts []ast.StmtNode) []*ast.ColumnDef {
 	}
 	return defs
 }
+
+// CollationCharsetByID returns the character set name of the collation
+// with id in the TiDB parser's tables (as TiDB spells it: "utf8" for
+// utf8mb3), under the lock that guards the tables this package extends.
+func CollationCharsetByID(id int) (string, bool) {
+	registry.mu.RLock()
+	defer registry.mu.RUnlock()
+	c, err := charset.GetCollationByID(id)
+	if err != nil {
+		return "", false
+	}
+	return c.CharsetName, true
+}

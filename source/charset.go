@@ -7,8 +7,9 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/pingcap/tidb/pkg/parser/charset"
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/dataingest/dataingest/schema"
 )
 
 // Character data in the binlog is the column's bytes in the column's
@@ -217,14 +218,14 @@ func charsetOfCollation(id uint64) (cs string, ok bool) {
 	case id >= 310 && id <= 323:
 		return "utf8mb4", true
 	case id <= 323:
-		c, err := charset.GetCollationByID(int(id))
-		if err != nil {
+		name, ok := schema.CollationCharsetByID(int(id))
+		if !ok {
 			return "", false
 		}
-		if c.CharsetName == "utf8" {
+		if name == "utf8" {
 			return "utf8mb3", true
 		}
-		return c.CharsetName, true
+		return name, true
 	case id >= 576 && id <= 738:
 		switch (id - 576) / 32 {
 		case 0:

@@ -21,6 +21,7 @@ func crossCheck(e *replication.TableMapEvent, def *schema.Table, at string) erro
 	ok := n == len(def.Columns)
 	names := e.ColumnNameString()
 	unsigned := e.UnsignedMap()
+	collations := e.CollationMap() // sent with MINIMAL metadata too
 	for i := 0; ok && i < n; i++ {
 		c := &def.Columns[i]
 		switch {
@@ -29,6 +30,8 @@ func crossCheck(e *replication.TableMapEvent, def *schema.Table, at string) erro
 		case len(names) == n && !strings.EqualFold(names[i], c.Name):
 			ok = false
 		case isInteger(c.DataType) && len(unsigned) > 0 && unsigned[i] != c.Unsigned:
+			ok = false
+		case !charsetFits(collations, i, c):
 			ok = false
 		}
 	}
@@ -40,15 +43,40 @@ func crossCheck(e *replication.TableMapEvent, def *schema.Table, at string) erro
 		e.Schema, e.Table, at, len(def.Columns), historyColumns(def), n, binlogColumns(e, names))
 }
 
+// charsetFits reports whether a character column's charset in the
+// history is the one of the collation the table map gives it.
+func charsetFits(collations map[int]uint64, i int, c *schema.Column) bool {
+	id, ok := collations[i]
+	if !ok || c.Charset == "" || c.JSON {
+		return true
+	}
+	cs, known := charsetOfCollation(id)
+	if !known {
+		return true
+	}
+	return strings.EqualFold(normalCharset(cs), normalCharset(c.Charset))
+}
+
+func normalCharset(cs string) string {
+	if strings.EqualFold(cs, "utf8") {
+		return "utf8mb3"
+	}
+	return cs
+}
+
 func historyColumns(def *schema.Table) string {
 	parts := make([]string, len(def.Columns))
 	for i, c := range def.Columns {
 		parts[i] = c.Name + " " + c.Type
+		if c.Charset != "" {
+			parts[i] += " " + c.Charset
+		}
 	}
 	return strings.Join(parts, ", ")
 }
 
 func binlogColumns(e *replication.TableMapEvent, names []string) string {
+	collations := e.CollationMap()
 	parts := make([]string, e.ColumnCount)
 	for i := range parts {
 		name := "?"
@@ -56,6 +84,11 @@ func binlogColumns(e *replication.TableMapEvent, names []string) string {
 			name = names[i]
 		}
 		parts[i] = name + " " + binlogTypeName(e, i)
+		if id, ok := collations[i]; ok {
+			if cs, known := charsetOfCollation(id); known {
+				parts[i] += " " + cs
+			}
+		}
 	}
 	return strings.Join(parts, ", ")
 }

@@ -14,34 +14,50 @@ import (
 // the task stops FAILED naming the table, the position and both column
 // lists, and writes nothing it decoded with the wrong columns.
 func TestSchemaMismatchStopsTheTask(t *testing.T) {
+	cases := []struct {
+		name, columns string
+		want          []string
+	}{
+		// A column missing: the count and the types differ.
+		{"count", `[{"name":"id","type":"bigint","data_type":"bigint"}]`, []string{"id bigint", "LONG", "VARCHAR"}},
+		// Same count and types, another character set: latin2 bytes are
+		// not utf8mb4 text.
+		{"charset", `[{"name":"id","type":"int","data_type":"int"},{"name":"v","type":"varchar(8)","data_type":"varchar","charset":"latin2","collation":"latin2_general_ci","length":8}]`,
+			[]string{"v varchar(8) latin2", "utf8mb4"}},
+	}
 	eachFlavor(t, func(t *testing.T, e *env) {
-		e.freshDatabases("cc")
-		e.db.Exec(t, "CREATE TABLE cc.t (id INT PRIMARY KEY, v VARCHAR(8))")
 		e.startNode("n1")
-		e.startMySQLTask("cc", []string{"cc.t"}, `,"format":"json"`)
-		e.db.Exec(t, "INSERT INTO cc.t VALUES (1, 'a')")
-		e.waitEvents("cc", 1, 10*time.Second)
-		e.command("cmd", "stop", "task", "cc")
-		e.waitState("cc", StateStopped, 5*time.Second)
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				db, task := "cc_"+tc.name, "cc-"+tc.name
+				e.freshDatabases(db)
+				e.db.Exec(t, "CREATE TABLE "+db+".t (id INT PRIMARY KEY, v VARCHAR(8) CHARACTER SET utf8mb4)")
+				e.startMySQLTask(task, []string{db + ".t"}, `,"format":"json"`)
+				e.db.Exec(t, "INSERT INTO "+db+".t VALUES (1, 'a')")
+				e.waitEvents(task, 1, 10*time.Second)
+				e.command("cmd", "stop", "task", task)
+				e.waitState(task, StateStopped, 5*time.Second)
 
-		bogus := `{"kind":"table","pos":"test","ref":{"db":"cc","name":"t"},"table":{"db":"cc","name":"t","columns":[{"name":"id","type":"bigint","data_type":"bigint"}],"primary_key":["id"]}}`
-		if err := e.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: e.st.Keys().TaskSchema("cc"),
-			Values: []string{"table", "cc.t", "data", bogus, "event", ""}}).Err(); err != nil {
-			t.Fatal(err)
-		}
-		e.db.Exec(t, "INSERT INTO cc.t VALUES (2, 'b')")
-		e.command("cmd", "start", "task", "cc")
-		st := e.waitState("cc", StateFailed, 15*time.Second)
-		for _, want := range []string{"cc.t", "does not match the binlog", "id bigint", "LONG", "VARCHAR"} {
-			if !strings.Contains(st.Error, want) {
-				t.Errorf("error %q does not say %q", st.Error, want)
-			}
-		}
-		if !strings.Contains(st.Error, "binlog.") && !strings.Contains(st.Error, "-bin.") {
-			t.Errorf("error %q names no binlog position", st.Error)
-		}
-		if n := len(e.events("cc")); n != 1 {
-			t.Errorf("%d events, want only the one before the damage", n)
+				bogus := `{"kind":"table","pos":"test","ref":{"db":"` + db + `","name":"t"},"table":{"db":"` + db + `","name":"t","columns":` + tc.columns + `,"primary_key":["id"]}}`
+				if err := e.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: e.st.Keys().TaskSchema(task),
+					Values: []string{"table", db + ".t", "data", bogus, "event", ""}}).Err(); err != nil {
+					t.Fatal(err)
+				}
+				e.db.Exec(t, "INSERT INTO "+db+".t VALUES (2, 'b')")
+				e.command("cmd", "start", "task", task)
+				st := e.waitState(task, StateFailed, 15*time.Second)
+				for _, want := range append([]string{db + ".t", "does not match the binlog"}, tc.want...) {
+					if !strings.Contains(st.Error, want) {
+						t.Errorf("error %q does not say %q", st.Error, want)
+					}
+				}
+				if !strings.Contains(st.Error, "binlog.") && !strings.Contains(st.Error, "-bin.") {
+					t.Errorf("error %q names no binlog position", st.Error)
+				}
+				if n := len(e.events(task)); n != 1 {
+					t.Errorf("%d events, want only the one before the damage", n)
+				}
+			})
 		}
 	})
 }
