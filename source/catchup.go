@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/go-mysql-org/go-mysql/mysql"
 )
 
 // catchup filters the binlog read after a snapshot: a change of a row that
@@ -72,7 +74,8 @@ func (c *catchup) done(server uint32, file string, pos uint32, gtid string) bool
 
 // before reports whether a transaction (at file:pos on server, or with
 // GTID gtid) comes before a session's position. On the session's server
-// positions compare; elsewhere MariaDB GTIDs of the same domain do. When
+// positions compare; elsewhere MariaDB GTIDs of the same domain do, and a
+// MySQL GTID comes before when the session's executed set holds it. When
 // neither can tell, it answers false: the change is emitted, never lost.
 func before(server uint32, file string, pos uint32, gtid string, s snapshotSession) bool {
 	if server == s.Server {
@@ -80,6 +83,11 @@ func before(server uint32, file string, pos uint32, gtid string, s snapshotSessi
 			return file < s.File
 		}
 		return pos < s.Pos
+	}
+	if strings.Contains(gtid, ":") { // MySQL: uuid:n, in the session's executed set or not
+		set, err1 := mysql.ParseMysqlGTIDSet(s.GTID)
+		tx, err2 := mysql.ParseMysqlGTIDSet(gtid)
+		return err1 == nil && err2 == nil && set.Contain(tx)
 	}
 	var d, srv uint32
 	var seq uint64

@@ -159,3 +159,28 @@ func TestLatin1ToUTF8(t *testing.T) {
 		}
 	}
 }
+
+func TestBeforeSessionByGTID(t *testing.T) {
+	s := snapshotSession{Server: 1, File: "b.1", Pos: 100, GTID: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5,4e11fa47-71ca-11e1-9e33-c80aa9429562:1-2"}
+	tests := []struct {
+		server uint32
+		file   string
+		pos    uint32
+		gtid   string
+		want   bool
+	}{
+		{1, "b.1", 99, "", true},
+		{1, "b.1", 100, "", false},
+		{1, "b.0", 500, "", true},
+		{2, "x.9", 1, "3e11fa47-71ca-11e1-9e33-c80aa9429562:5", true},
+		{2, "x.9", 1, "3e11fa47-71ca-11e1-9e33-c80aa9429562:6", false},
+		{2, "x.9", 1, "4e11fa47-71ca-11e1-9e33-c80aa9429562:2", true},
+		{2, "x.9", 1, "5e11fa47-71ca-11e1-9e33-c80aa9429562:1", false},
+		{2, "x.9", 1, "", false},
+	}
+	for _, tt := range tests {
+		if got := before(tt.server, tt.file, tt.pos, tt.gtid, s); got != tt.want {
+			t.Errorf("before(%d %s:%d %q) = %v, want %v", tt.server, tt.file, tt.pos, tt.gtid, got, tt.want)
+		}
+	}
+}

@@ -110,6 +110,19 @@ func TestMySQLEventKinds(t *testing.T) {
 				t.Errorf("status = %+v", st)
 			}
 			_ = evs
+
+			// A partial update of one JSON column keeps the other, which the
+			// server logs as partial with no diffs.
+			e.db.Exec(t, `CREATE TABLE ek.two (id INT PRIMARY KEY, j1 JSON, j2 JSON)`, `INSERT INTO ek.two VALUES (1, '{"a":1}', '[1,2]')`)
+			e.startMySQLTask("two", []string{"ek.two"}, `,"format":"json"`)
+			e.sessionRun("SET SESSION binlog_row_value_options = PARTIAL_JSON",
+				`UPDATE ek.two SET j1 = JSON_SET(j1, '$.a', 2, '$.b', JSON_ARRAY(3)) WHERE id = 1`,
+				`UPDATE ek.two SET j2 = JSON_ARRAY_APPEND(j2, '$', 3), j1 = JSON_REMOVE(j1, '$.a') WHERE id = 1`)
+			e.waitEvents("two", 2, 10*time.Second)
+			checkImages(t, e.events("two"), []string{
+				`u {"id":1,"j1":{"a":1},"j2":[1,2]} {"id":1,"j1":{"a":2,"b":[3]},"j2":[1,2]} {"id":1} `,
+				`u {"id":1,"j1":{"a":2,"b":[3]},"j2":[1,2]} {"id":1,"j1":{"b":[3]},"j2":[1,2,3]} {"id":1} `,
+			})
 		})
 	}
 }
