@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -56,9 +57,9 @@ func catalogRecordOf(c *schema.Catalog, pos string) SchemaRecord {
 	cr := &catalogRecord{Flavor: c.Flavor, ServerCharset: c.ServerCharset, ServerCollation: c.ServerCollation, DBs: c.DBs}
 	refs := slices.SortedFunc(maps.Keys(c.Tables), func(a, b schema.TableRef) int {
 		if a.DB != b.DB {
-			return cmpString(a.DB, b.DB)
+			return cmp.Compare(a.DB, b.DB)
 		}
-		return cmpString(a.Name, b.Name)
+		return cmp.Compare(a.Name, b.Name)
 	})
 	for _, ref := range refs {
 		cr.Tables = append(cr.Tables, c.Tables[ref])
@@ -82,16 +83,6 @@ func encodeRecord(table string, r historyRecord) SchemaRecord {
 		panic(fmt.Sprintf("encoding a schema record: %v", err))
 	}
 	return SchemaRecord{Table: table, Data: b}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // replayHistory rebuilds the catalog at the end of a schema history: the

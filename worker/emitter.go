@@ -82,14 +82,11 @@ func signal(c chan struct{}) {
 	}
 }
 
-// Emit implements source.Emitter.
-func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Checkpoint) error {
+// lockRoom waits until the current batch has room (fits says so) and
+// returns with e.mu held; on an error it is not held.
+func (e *emitter) lockRoom(ctx context.Context, fits func(*pendingBatch) bool) error {
 	e.mu.Lock()
-	for len(e.cur.spans) >= e.max || len(e.cur.buf) >= batchBytes {
-		if e.closed {
-			e.mu.Unlock()
-			return errOutputClosed
-		}
+	for !e.closed && !fits(e.cur) {
 		e.mu.Unlock()
 		select {
 		case <-ctx.Done():
@@ -100,10 +97,19 @@ func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Chec
 		}
 		e.mu.Lock()
 	}
-	defer e.mu.Unlock()
 	if e.closed {
+		e.mu.Unlock()
 		return errOutputClosed
 	}
+	return nil
+}
+
+// Emit implements source.Emitter.
+func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Checkpoint) error {
+	if err := e.lockRoom(ctx, func(b *pendingBatch) bool { return len(b.spans) < e.max && len(b.buf) < batchBytes }); err != nil {
+		return err
+	}
+	defer e.mu.Unlock()
 	b := e.cur
 	start := len(b.buf)
 	var err error
@@ -122,26 +128,12 @@ func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Chec
 // and a group larger than a batch makes a larger batch.
 func (e *emitter) EmitGroup(ctx context.Context, chs []*events.Change, recs []source.SchemaRecord, after source.Checkpoint) error {
 	n := len(chs) + len(recs)
-	e.mu.Lock()
-	for len(e.cur.spans) > 0 && (len(e.cur.spans)+n > e.max || len(e.cur.buf) >= batchBytes) {
-		if e.closed {
-			e.mu.Unlock()
-			return errOutputClosed
-		}
-		e.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-e.done:
-			return errOutputClosed
-		case <-e.space:
-		}
-		e.mu.Lock()
+	if err := e.lockRoom(ctx, func(b *pendingBatch) bool {
+		return len(b.spans) == 0 || (len(b.spans)+n <= e.max && len(b.buf) < batchBytes)
+	}); err != nil {
+		return err
 	}
 	defer e.mu.Unlock()
-	if e.closed {
-		return errOutputClosed
-	}
 	b := e.cur
 	mark, spans := len(b.buf), len(b.spans)
 	var ts int64
