@@ -3,7 +3,10 @@ package source
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dataingest/dataingest/events"
 )
@@ -182,5 +185,31 @@ func TestBeforeSessionByGTID(t *testing.T) {
 		if got := before(tt.server, tt.file, tt.pos, tt.gtid, s); got != tt.want {
 			t.Errorf("before(%d %s:%d %q) = %v, want %v", tt.server, tt.file, tt.pos, tt.gtid, got, tt.want)
 		}
+	}
+}
+
+// TestOtherEvents: events without rows pass, and those that may carry rows
+// the reader cannot decode stop it, naming the event and its position.
+func TestOtherEvents(t *testing.T) {
+	r := &reader{em: &collect{}, file: "binlog.000007"}
+	h := &replication.EventHeader{LogPos: 500, EventSize: 100}
+	for _, typ := range []replication.EventType{replication.FORMAT_DESCRIPTION_EVENT, replication.PREVIOUS_GTIDS_EVENT,
+		replication.ROWS_QUERY_EVENT, replication.HEARTBEAT_LOG_EVENT_V2, replication.MARIADB_ANNOTATE_ROWS_EVENT, replication.STOP_EVENT} {
+		if err := r.other(h, typ); err != nil {
+			t.Errorf("%s: %v", typ, err)
+		}
+	}
+	for _, typ := range []replication.EventType{replication.INCIDENT_EVENT, replication.USER_VAR_EVENT, replication.EXECUTE_LOAD_QUERY_EVENT,
+		replication.UNKNOWN_EVENT, replication.EventType(200)} {
+		err := r.other(h, typ)
+		if !IsPermanent(err) || !strings.Contains(err.Error(), "binlog.000007:400") {
+			t.Errorf("%s: %v, want a permanent error naming binlog.000007:400", typ, err)
+		}
+	}
+	if _, _, ok := rowsOp(replication.PARTIAL_UPDATE_ROWS_EVENT); !ok {
+		t.Error("partial update rows are not an update")
+	}
+	if _, _, ok := rowsOp(replication.TABLE_MAP_EVENT); ok {
+		t.Error("a table map is a rows event")
 	}
 }
