@@ -104,9 +104,15 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 	case from.File == "":
 		snap = &snapshotState{}
 	}
-	// A binlog position on this server must still be there.
-	if from.File != "" && (snap == nil || snap.Phase == "catchup") && (from.Server == 0 || from.Server == serverID) {
-		if err := binlogExists(conn, ep, from.File); err != nil {
+	// A binlog position on this server must still be there: the
+	// checkpoint's, or for a snapshot in progress its first session's,
+	// from which the binlog is read once the snapshot is done.
+	file, server := from.File, from.Server
+	if snap != nil && len(snap.Sessions) > 0 {
+		file, server = snap.Sessions[0].File, snap.Sessions[0].Server
+	}
+	if file != "" && (server == 0 || server == serverID) {
+		if err := binlogExists(conn, ep, file); err != nil {
 			if !errors.Is(err, ErrBinlogPurged) || m.cfg.SnapshotMode != "when_needed" {
 				return err
 			}
