@@ -41,7 +41,6 @@ const (
 // definition at the rows' position, checked against the binlog's table map.
 type tableInfo struct {
 	db, name string
-	def      *schema.Table
 	columns  []string
 	types    []byte // the table map's column types, to recognise the same map again
 	key      []int
@@ -59,7 +58,7 @@ type tableInfo struct {
 // history is wrong, and the task must stop rather than guess.
 func describe(e *replication.TableMapEvent, def *schema.Table, at string) (*tableInfo, error) {
 	n := int(e.ColumnCount)
-	t := &tableInfo{db: string(e.Schema), name: string(e.Table), def: def,
+	t := &tableInfo{db: string(e.Schema), name: string(e.Table),
 		types: append([]byte(nil), e.ColumnType...), kinds: make([]kind, n), labels: make([][]string, n),
 		pad: make([]int, n), fsp: make([]int, n), decode: make([]func([]byte) (string, error), n), blobby: make([]bool, n)}
 	if err := crossCheck(e, def, at); err != nil {
