@@ -1,0 +1,68 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Eviction is what Redis says of its memory limit and eviction policy.
+type Eviction struct {
+	Policy   string // maxmemory-policy, e.g. noeviction, allkeys-lru
+	MaxBytes int64  // maxmemory, 0 = no limit
+}
+
+// Evicts reports whether Redis may delete keys on its own: any policy but
+// noeviction may drop commands, configs, checkpoints, locks and output
+// entries, which breaks every guarantee. A policy is reported even while
+// maxmemory is 0 (no limit yet), since setting a limit later takes effect at
+// once.
+func (e Eviction) Evicts() bool { return e.Policy != "" && e.Policy != "noeviction" }
+
+// Problem is the sentence nodes log and /readyz answers when Evicts, "" otherwise.
+func (e Eviction) Problem() string {
+	if !e.Evicts() {
+		return ""
+	}
+	limit := "no maxmemory set yet"
+	if e.MaxBytes > 0 {
+		limit = "maxmemory " + strconv.FormatInt(e.MaxBytes, 10) + " bytes"
+	}
+	return fmt.Sprintf("Redis maxmemory-policy is %s (%s): Redis may evict DataIngest's keys (commands, configs, checkpoints, locks, output), "+
+		"which breaks its guarantees; set maxmemory-policy noeviction", e.Policy, limit)
+}
+
+// EvictionPolicy reads the eviction policy from INFO memory, which managed
+// Redis services allow where CONFIG GET is renamed or forbidden. On a Redis
+// Cluster it reports the first node that answers with a policy.
+func (s *Store) EvictionPolicy(ctx context.Context) (Eviction, error) {
+	info, err := s.rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return Eviction{}, fmt.Errorf("reading INFO memory: %w", err)
+	}
+	return parseEviction(info), nil
+}
+
+func parseEviction(info string) Eviction {
+	var e Eviction
+	sc := bufio.NewScanner(strings.NewReader(info))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "maxmemory_policy":
+			if e.Policy == "" || v != "noeviction" {
+				e.Policy = v
+			}
+		case "maxmemory":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > e.MaxBytes {
+				e.MaxBytes = n
+			}
+		}
+	}
+	return e
+}
