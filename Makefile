@@ -3,8 +3,9 @@
 #   make demo    three nodes, a private Redis and MariaDB, a CDC task and its events
 #   make test    go vet, gofmt check, and the whole test suite against real servers
 #
-# Both install redis-server, mariadb-server and mariadb-client with apt-get
-# when they are missing (see `deps`).
+# Both install redis-server, mariadb-server and mariadb-client, and the C
+# toolchain that `go test -race` needs (gcc, libc6-dev), with apt-get when
+# they are missing (see `deps`).
 
 # The build stamp shown by the nodes' heartbeats and logs.
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -18,9 +19,22 @@ BIN := bin
 export PATH := $(PATH):/usr/sbin:/sbin:/usr/local/go/bin
 
 # The server binaries the tests and the demo run, each with the Debian
-# package that provides it.
+# package that provides it; and gcc: `go test -race` needs cgo, hence a C
+# compiler (Go's tarball brings none, and without one Go turns cgo off).
 DEP_BINARIES := redis-server:redis-server mariadbd:mariadb-server \
-	mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-admin:mariadb-client
+	mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-admin:mariadb-client \
+	gcc:gcc
+
+# The C library's headers and start files, which cgo needs besides the
+# compiler and which have no binary to look for: `deps` installs this package
+# when gcc is missing or cannot build and link a one-line C program.
+DEP_LIBC := libc6-dev
+
+# A C program that needs the headers and start files of $(DEP_LIBC).
+C_PROBE := '\043include <stdlib.h>\nint main(void) { return EXIT_SUCCESS; }\n'
+
+# A program that needs cgo, as `go test -race` does.
+CGO_PROBE := 'package main\n\n// \043include <stdlib.h>\nimport "C"\n\nfunc main() { C.free(nil) }\n'
 
 .PHONY: all build deps test fmt vet demo bench clean
 
@@ -30,7 +44,8 @@ all: build
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/ ./cmd/dataingest ./cmd/dataingestctl
 
-## deps: check for Go; install the server packages that are missing; unless
+## deps: check for Go; install the server and C toolchain packages that are
+## missing, then check that Go can build with cgo (-race needs it); unless
 ## DATAINGEST_TEST_MYSQLD names your own mysqld, build (once, as root) the
 ## chroot with Debian's MySQL that the MySQL tests run (scripts/mysql-chroot.sh)
 deps:
@@ -43,6 +58,8 @@ deps:
 		command -v $$b >/dev/null 2>&1 && continue; \
 		case " $$missing " in *" $$p "*) ;; *) missing="$$missing $$p" ;; esac; \
 	done; \
+	command -v gcc >/dev/null 2>&1 && printf $(C_PROBE) | gcc -x c -o /dev/null - >/dev/null 2>&1 || \
+		missing="$$missing $(DEP_LIBC)"; \
 	[ -z "$$missing" ] && exit 0; \
 	echo "make deps: installing$$missing with apt-get"; \
 	command -v apt-get >/dev/null 2>&1 || { \
@@ -55,6 +72,13 @@ deps:
 	fi; \
 	$$sudo apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+	@d="$$(mktemp -d)" && trap 'rm -rf "$$d"' EXIT && printf $(CGO_PROBE) >"$$d/cgo.go" && \
+	if ! (cd "$$d" && CGO_ENABLED=1 $(GO) build -o cgo cgo.go) >"$$d/log" 2>&1; then \
+		echo "make deps: go test -race needs cgo, and a cgo build failed (CC=$$($(GO) env CC)):" >&2; \
+		cat "$$d/log" >&2; \
+		echo "make deps: install a C compiler and the C library headers (Debian: apt-get install gcc libc6-dev), or set CC" >&2; \
+		exit 1; \
+	fi
 	@[ -n "$$DATAINGEST_TEST_MYSQLD" ] || scripts/mysql-chroot.sh
 
 ## test: vet, gofmt check, and every test (with -race) against real servers
