@@ -95,13 +95,14 @@ func (s *Store) Consumers(ctx context.Context) ([]Consumer, error) {
 	return out, nil
 }
 
-// Alive reports whether node's heartbeat key exists.
+// Alive reports whether node's heartbeat key exists (as the string nodes
+// write: a value of another type is no node's heartbeat).
 func (s *Store) Alive(ctx context.Context, node string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.keys.NodeHeartbeat(node)).Result()
+	t, err := s.rdb.Type(ctx, s.keys.NodeHeartbeat(node)).Result()
 	if err != nil {
 		return false, fmt.Errorf("reading heartbeat of %s: %w", node, err)
 	}
-	return n == 1, nil
+	return t == "string", nil
 }
 
 // ForgetNode removes a dead node from P:cluster:nodes.
@@ -112,46 +113,78 @@ func (s *Store) ForgetNode(ctx context.Context, node string) error {
 	return nil
 }
 
-// TrimCommands drops command entries that every node is done with: older
-// than the oldest pending entry and than the group's last delivered entry,
-// keeping at least keep of the newest entries for inspection. Pending
-// entries are never dropped.
-func (s *Store) TrimCommands(ctx context.Context, keep int64) error {
-	k := s.keys.Commands()
-	groups, err := s.rdb.XInfoGroups(ctx, k).Result()
-	if err != nil {
-		return fmt.Errorf("reading groups of %s: %w", k, err)
-	}
-	floor := ""
-	for _, g := range groups {
-		if g.Name == Group {
-			floor = g.LastDeliveredID
+// trimScript deletes, in pages, the command entries every node is done
+// with: those older than the newest keep entries and no later than the
+// group's last delivered entry, except the pending ones (start entries of
+// running tasks, commands being applied), which stay wherever they are.
+// Entries before the oldest pending one go with one XTRIM; between pending
+// ones, with XDEL.
+//
+// KEYS[1] P:commands
+// ARGV[1] group, ARGV[2] keep, ARGV[3] scan from (exclusive; "" from the
+// oldest pending entry), ARGV[4] page size
+// Returns {deleted, next}: next is where the next page starts, "" when done.
+var trimScript = redis.NewScript(`
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'stream' then return {0, ''} end
+local last = nil
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local f = {}
+  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+  if f['name'] == ARGV[1] then last = f['last-delivered-id'] end
+end
+if not last or last == '0-0' then return {0, ''} end
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', tonumber(ARGV[2]))
+if #newest < tonumber(ARGV[2]) then return {0, ''} end
+-- limit: the entries to keep start at the oldest of the newest keep and
+-- of the undelivered ones.
+local function less(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local limit = newest[#newest][1]
+local lm, ls = string.match(last, '(%d+)-(%d+)')
+local afterLast = lm .. '-' .. (tonumber(ls) + 1)
+if less(afterLast, limit) then limit = afterLast end
+local pend = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '(' .. limit, 1000000)
+local deleted = 0
+if #pend == 0 then
+  return {redis.call('XTRIM', KEYS[1], 'MINID', limit), ''}
+end
+local from = ARGV[3]
+if from == '' then
+  deleted = redis.call('XTRIM', KEYS[1], 'MINID', pend[1][1])
+  from = pend[1][1]
+end
+local held = {}
+for _, p in ipairs(pend) do held[p[1]] = true end
+local page = redis.call('XRANGE', KEYS[1], '(' .. from, '(' .. limit, 'COUNT', tonumber(ARGV[4]))
+for _, e in ipairs(page) do
+  if not held[e[1]] then deleted = deleted + redis.call('XDEL', KEYS[1], e[1]) end
+end
+if #page < tonumber(ARGV[4]) then return {deleted, ''} end
+return {deleted, page[#page][1]}
+`)
+
+// TrimCommands keeps the command stream bounded: beyond the pending
+// entries (one per running task, and commands being applied) and the
+// undelivered ones, it keeps the newest keep entries. It returns how many
+// entries it deleted.
+func (s *Store) TrimCommands(ctx context.Context, keep int64) (int64, error) {
+	const page = 500
+	var total int64
+	from := ""
+	for {
+		res, err := trimScript.Run(ctx, s.rdb, []string{s.keys.Commands()}, Group, keep, from, page).Slice()
+		if err != nil {
+			return total, fmt.Errorf("trimming %s: %w", s.keys.Commands(), err)
+		}
+		total += toInt(res[0])
+		if from = toString(res[1]); from == "" {
+			return total, nil
 		}
 	}
-	if floor == "" || floor == "0-0" {
-		return nil
-	}
-	p, err := s.rdb.XPending(ctx, k, Group).Result()
-	if err != nil {
-		return fmt.Errorf("reading pending entries of %s: %w", k, err)
-	}
-	if p.Count > 0 && idLess(p.Lower, floor) {
-		floor = p.Lower
-	}
-	newest, err := s.rdb.XRevRangeN(ctx, k, "+", "-", keep).Result()
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", k, err)
-	}
-	if int64(len(newest)) < keep {
-		return nil
-	}
-	if oldestKept := newest[len(newest)-1].ID; idLess(oldestKept, floor) {
-		floor = oldestKept
-	}
-	if err := s.rdb.XTrimMinID(ctx, k, floor).Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("trimming %s: %w", k, err)
-	}
-	return nil
 }
 
 // idLess compares stream ids "ms-seq".

@@ -34,16 +34,47 @@ func LockOwner(value string) string {
 // ARGV[1] node id
 // ARGV[2] lock TTL, ms
 // ARGV[3] now, ms since the epoch
-// Returns {1, value} when acquired, {0, current value} when held.
+// Returns {1, value, repairs} when acquired, {0, current value, repairs}
+// when held. It repairs what would keep the task from ever running again:
+// a lock of another type (no holder can have written it) is deleted, a lock
+// without a TTL (no holder can have set it either) gets one, so that it
+// expires like any lease; a status of another type is rebuilt and a fencing
+// counter that is not a number restarts from the time in ms, above every
+// token handed out before. repairs names them ("lock", "lock-ttl",
+// "status", "fence"), comma-separated.
 var acquireScript = redis.NewScript(`
+local repairs = {}
+local lt = redis.call('TYPE', KEYS[1])['ok']
+if lt ~= 'none' and lt ~= 'string' then
+  redis.call('DEL', KEYS[1])
+  table.insert(repairs, 'lock')
+end
 local cur = redis.call('GET', KEYS[1])
-if cur then return {0, cur} end
+if cur then
+  if redis.call('PTTL', KEYS[1]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    table.insert(repairs, 'lock-ttl')
+  end
+  return {0, cur, table.concat(repairs, ',')}
+end
+local st = redis.call('TYPE', KEYS[2])['ok']
+if st ~= 'none' and st ~= 'hash' then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'fence', ARGV[3])
+  table.insert(repairs, 'status')
+else
+  local f = redis.call('HGET', KEYS[2], 'fence')
+  if f and not string.match(f, '^%d+$') then
+    redis.call('HSET', KEYS[2], 'fence', ARGV[3])
+    table.insert(repairs, 'fence')
+  end
+end
 local token = redis.call('HINCRBY', KEYS[2], 'fence', 1)
 local val = ARGV[1] .. ' ' .. token
 redis.call('SET', KEYS[1], val, 'PX', ARGV[2])
 redis.call('SET', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[2], 'node', ARGV[1], 'state', 'PENDING', 'error', '', 'updated_at', ARGV[3])
-return {1, val}
+return {1, val, table.concat(repairs, ',')}
 `)
 
 // AcquireLease takes the lock of task for node with ttl. When another holder
@@ -57,6 +88,7 @@ func (s *Store) AcquireLease(ctx context.Context, task, node string, ttl time.Du
 		return Lease{}, "", false, fmt.Errorf("acquiring lock of task %s: %w", task, err)
 	}
 	val := toString(res[1])
+	s.repaired(task, res, 2)
 	if toInt(res[0]) != 1 {
 		return Lease{}, val, false, nil
 	}
@@ -70,6 +102,9 @@ type Desired struct {
 	State   string // DesiredRunning, DesiredStopped or DesiredDeleted
 	Gen     int64  // bumped by restart and by a changed config
 	Handoff bool   // a failover command asks the owner to hand the task over
+	// Config is nil while the config key is a hash; else why it cannot be
+	// read (ErrUnknownTask: deleted or evicted; a DamagedKeyError).
+	Config error
 }
 
 // Desired states of a task.
@@ -85,14 +120,20 @@ const (
 // KEYS[2] P:task:config:{ID}
 // ARGV[1] lock value
 // ARGV[2] lock TTL, ms
-// Returns {1, desired, gen, handoff} when renewed, {0, current value or an
-// empty string} when lost.
+// Returns {1, desired, gen, handoff, config type} when renewed (config type
+// "hash", or "none" or another type when the config key is missing or
+// damaged: then the other fields are empty), {0, current value or an empty
+// string} when lost.
 var renewScript = redis.NewScript(`
+local lt = redis.call('TYPE', KEYS[1])['ok']
+if lt ~= 'string' then return {0, ''} end
 local cur = redis.call('GET', KEYS[1])
 if cur ~= ARGV[1] then return {0, cur or ''} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local ct = redis.call('TYPE', KEYS[2])['ok']
+if ct ~= 'hash' then return {1, '', '0', '', ct} end
 local d = redis.call('HMGET', KEYS[2], 'desired', 'gen', 'handoff')
-return {1, d[1] or '', d[2] or '0', d[3] or ''}
+return {1, d[1] or '', d[2] or '0', d[3] or '', ct}
 `)
 
 // RenewLease extends l by ttl and returns the task's desired state. It
@@ -107,7 +148,15 @@ func (s *Store) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Des
 	if toInt(res[0]) != 1 {
 		return Desired{}, fmt.Errorf("renewing lock of task %s (now held by %q): %w", l.Task, toString(res[1]), ErrLeaseLost)
 	}
-	return Desired{State: toString(res[1]), Gen: toInt(res[2]), Handoff: toString(res[3]) != ""}, nil
+	d := Desired{State: toString(res[1]), Gen: toInt(res[2]), Handoff: toString(res[3]) != ""}
+	switch ct := toString(res[4]); ct {
+	case "hash":
+	case "none":
+		d.Config = fmt.Errorf("task %s: config key %s is missing (deleted, or evicted by Redis): %w", l.Task, k.TaskConfig(l.Task), ErrUnknownTask)
+	default:
+		d.Config = &DamagedKeyError{Key: k.TaskConfig(l.Task), Have: "a " + ct, Want: "a hash"}
+	}
+	return d, nil
 }
 
 // releaseScript gives a held lock up and records the task's final state.
@@ -123,11 +172,19 @@ func (s *Store) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Des
 // ARGV[5] desired state required for the release ("" = any)
 // Returns 1 released, 0 not the holder, -1 kept: the desired state differs.
 // A release also clears a pending hand-over request.
+// A config or status of another type is left to its own repair or report;
+// the release itself never fails half-way on one.
 var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[5] ~= '' and redis.call('HGET', KEYS[4], 'desired') ~= ARGV[5] then return -1 end
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local cfgOK = redis.call('TYPE', KEYS[4])['ok'] == 'hash'
+if ARGV[5] ~= '' and (not cfgOK or redis.call('HGET', KEYS[4], 'desired') ~= ARGV[5]) then return -1 end
+local st = redis.call('TYPE', KEYS[3])['ok']
 redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('HDEL', KEYS[4], 'handoff')
+if cfgOK then redis.call('HDEL', KEYS[4], 'handoff') end
+if st ~= 'none' and st ~= 'hash' then
+  redis.call('DEL', KEYS[3])
+  redis.call('HSET', KEYS[3], 'fence', string.match(ARGV[1], '(%d+)$') or '0')
+end
 redis.call('HSET', KEYS[3], 'state', ARGV[2], 'error', ARGV[3], 'node', '', 'lag_ms', '0', 'updated_at', ARGV[4])
 return 1
 `)
@@ -163,7 +220,7 @@ func (s *Store) ReleaseLease(ctx context.Context, l Lease, state, errMsg, requir
 // ARGV[1] lock value
 // Returns 1 deleted, 0 not the holder.
 var deleteScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 return 1
 `)
@@ -187,14 +244,36 @@ func (s *Store) DeleteTask(ctx context.Context, l Lease) error {
 	return nil
 }
 
-// LockHolder returns the value of task's lock, "" when free.
-func (s *Store) LockHolder(ctx context.Context, task string) (string, error) {
-	v, err := s.rdb.Get(ctx, s.keys.TaskLock(task)).Result()
-	if err == redis.Nil {
-		return "", nil
-	}
+// lockHolderScript reads a task's lock, repairing what no holder can have
+// written: a lock of another type is deleted, a lock without a TTL gets
+// one (ttl), so that it expires like any lease.
+//
+// KEYS[1] P:lock:task:{ID}
+// ARGV[1] TTL for a lock that has none, ms
+// Returns {value or "", repairs}.
+var lockHolderScript = redis.NewScript(`
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then return {'', ''} end
+if t ~= 'string' then
+  redis.call('DEL', KEYS[1])
+  return {'', 'lock'}
+end
+local v = redis.call('GET', KEYS[1])
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  return {v, 'lock-ttl'}
+end
+return {v, ''}
+`)
+
+// LockHolder returns the value of task's lock, "" when free. A lock
+// without a TTL is given ttl; a lock that is not a string is deleted (the
+// repair hook hears of both).
+func (s *Store) LockHolder(ctx context.Context, task string, ttl time.Duration) (string, error) {
+	res, err := lockHolderScript.Run(ctx, s.rdb, []string{s.keys.TaskLock(task)}, ttl.Milliseconds()).Slice()
 	if err != nil {
 		return "", fmt.Errorf("reading lock of task %s: %w", task, err)
 	}
-	return v, nil
+	s.repaired(task, res, 1)
+	return toString(res[0]), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -38,16 +39,25 @@ func (s *Store) Heartbeat(ctx context.Context, n NodeInfo, ttl time.Duration) er
 		return fmt.Errorf("encoding heartbeat of %s: %w", n.NodeID, err)
 	}
 	// Two keys in different Cluster slots: two commands in one pipeline.
-	cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.keys.NodeHeartbeat(n.NodeID), b, ttl)
-		p.ZAdd(ctx, s.keys.ClusterNodes(), redis.Z{Score: float64(now), Member: n.NodeID})
-		return nil
-	})
-	if err == nil {
-		for _, c := range cmds {
-			if err = c.Err(); err != nil {
-				break
+	write := func() error {
+		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, s.keys.NodeHeartbeat(n.NodeID), b, ttl)
+			p.ZAdd(ctx, s.keys.ClusterNodes(), redis.Z{Score: float64(now), Member: n.NodeID})
+			return nil
+		})
+		if err == nil {
+			for _, c := range cmds {
+				if err = c.Err(); err != nil {
+					break
+				}
 			}
+		}
+		return err
+	}
+	err = write()
+	if IsWrongType(err) {
+		if _, err = s.RepairFleetKey(ctx, s.keys.ClusterNodes(), "zset"); err == nil {
+			err = write()
 		}
 	}
 	if err != nil {
@@ -110,6 +120,11 @@ func (s *Store) DeleteConsumerIfIdle(ctx context.Context, consumer string) error
 // heartbeats are read in one pipeline.
 func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	zs, err := s.rdb.ZRangeWithScores(ctx, s.keys.ClusterNodes(), 0, -1).Result()
+	if IsWrongType(err) {
+		if _, err = s.RepairFleetKey(ctx, s.keys.ClusterNodes(), "zset"); err == nil {
+			zs, err = s.rdb.ZRangeWithScores(ctx, s.keys.ClusterNodes(), 0, -1).Result()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.keys.ClusterNodes(), err)
 	}
@@ -121,7 +136,7 @@ func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if err != nil && !errors.Is(err, redis.Nil) && !IsWrongType(err) {
 			return nil, fmt.Errorf("reading heartbeats: %w", err)
 		}
 	}
@@ -131,7 +146,7 @@ func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
 		n := NodeInfo{NodeID: id, LastHeartbeat: int64(z.Score), Tasks: []string{}}
 		b, err := gets[i].Bytes()
 		switch {
-		case errors.Is(err, redis.Nil):
+		case errors.Is(err, redis.Nil), IsWrongType(err): // no node's heartbeat: not alive
 		case err != nil:
 			return nil, fmt.Errorf("reading heartbeat of %s: %w", id, err)
 		default:
@@ -173,9 +188,15 @@ func (s *Store) Task(ctx context.Context, id string) (TaskInfo, error) {
 	return ts[0], nil
 }
 
-// Tasks lists every task of P:cluster:tasks, sorted by id.
+// Tasks lists every task of P:cluster:tasks, sorted by id. A set of
+// another type is repaired (rebuilt by a SCAN).
 func (s *Store) Tasks(ctx context.Context) ([]TaskInfo, error) {
 	ids, err := s.rdb.SMembers(ctx, s.keys.ClusterTasks()).Result()
+	if IsWrongType(err) {
+		if err = s.RepairTaskSet(ctx); err == nil {
+			ids, err = s.rdb.SMembers(ctx, s.keys.ClusterTasks()).Result()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.keys.ClusterTasks(), err)
 	}
@@ -183,8 +204,14 @@ func (s *Store) Tasks(ctx context.Context) ([]TaskInfo, error) {
 	return s.tasks(ctx, ids)
 }
 
+// StateUnknown is the state shown for a task whose status key cannot be
+// read (a value of another type); its error says which key.
+const StateUnknown = "UNKNOWN"
+
 // tasks reads the status and the config's name, type and desired state of
-// each task in one pipeline, leaving out tasks that have neither.
+// each task in one pipeline, leaving out tasks that have neither. One
+// task's damaged keys show in its own row (state UNKNOWN, error naming the
+// key), never failing the list.
 func (s *Store) tasks(ctx context.Context, ids []string) ([]TaskInfo, error) {
 	out := make([]TaskInfo, 0, len(ids))
 	if len(ids) == 0 {
@@ -199,24 +226,49 @@ func (s *Store) tasks(ctx context.Context, ids []string) ([]TaskInfo, error) {
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !IsWrongType(err) {
 		return nil, fmt.Errorf("reading tasks: %w", err)
 	}
 	for i, id := range ids {
-		status, conf := sts[i].Val(), cfs[i].Val()
+		var problems []string
+		status, serr := sts[i].Result()
+		if serr != nil {
+			if !IsWrongType(serr) {
+				return nil, fmt.Errorf("reading status of task %s: %w", id, serr)
+			}
+			problems = append(problems, s.wrongType(ctx, serr, s.keys.TaskStatus(id), "hash").Error())
+		}
+		conf, cerr := cfs[i].Result()
+		if cerr != nil {
+			if !IsWrongType(cerr) {
+				return nil, fmt.Errorf("reading config of task %s: %w", id, cerr)
+			}
+			problems = append(problems, s.wrongType(ctx, cerr, s.keys.TaskConfig(id), "hash").Error())
+			conf = make([]any, 3)
+		}
 		name, typ, desired := toString(conf[0]), toString(conf[1]), toString(conf[2])
-		if len(status) == 0 && desired == "" {
+		if len(status) == 0 && desired == "" && len(problems) == 0 {
 			continue
 		}
 		state := status["state"]
-		if state == "" {
+		switch {
+		case serr != nil:
+			state = StateUnknown
+		case state == "":
 			state = "PENDING"
 		}
-		out = append(out, TaskInfo{
+		t := TaskInfo{
 			TaskID: id, TaskName: name, TaskType: typ, Desired: desired,
 			Status: state, Node: status["node"], Events: toInt(status["events"]), LagMs: toInt(status["lag_ms"]),
 			Position: status["position"], Error: status["error"], UpdatedAt: toInt(status["updated_at"]),
-		})
+		}
+		if len(problems) > 0 {
+			if t.Error != "" {
+				problems = append(problems, t.Error)
+			}
+			t.Error = strings.Join(problems, "; ")
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }

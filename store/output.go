@@ -67,7 +67,10 @@ var (
 )
 
 // writeScript appends a batch of entries to a task's output stream and sets
-// its checkpoint and status, atomically and fenced by the task's lock.
+// its checkpoint and status, atomically and fenced by the task's lock. It
+// makes every check that can fail before its first write (Redis does not
+// undo a script's writes when it fails half-way), so a batch is written
+// whole or not at all.
 //
 // KEYS[1] P:lock:task:{ID}
 // KEYS[2] P:task:events:{ID}
@@ -80,22 +83,51 @@ var (
 // ARGV[4] max entries of the output stream (0: unbounded)
 // ARGV[5] overflow: block | trim
 // ARGV[6] state to record; ARGV[7] position text; ARGV[8] lag, ms
-// ARGV[9] k, the number of checkpoint fields, then k field/value pairs
+// ARGV[9] the last output entry id this writer knows of ("0-0": the stream
+// was empty; "": unknown), to tell a deleted checkpoint from a moved one
+// ARGV[10] k, the number of checkpoint fields, then k field/value pairs
 // then n, the number of entries, then n triples op, table, data; an entry
 // of op "schema" goes to KEYS[5] instead of the output
-// Returns {1, last entry id} written; {2, ""} batch b was already written (a
-// retry after a lost reply); {0, holder} lease lost; {-1, length} stream
-// full, nothing written; {-2, stored batch} checkpoint moved.
-var writeScript = redis.NewScript(`
+//
+// Returns {1, last entry id, repairs} written, repairs naming what it
+// rebuilt ("" for nothing): "status" (a status key of another type,
+// replaced), "events" (a non-numeric events counter, restarted), "offset" (a
+// deleted checkpoint whose writes are all still in the output: rewritten);
+// {2, ""} batch b was already written (a retry after a lost reply); {0,
+// holder} lease lost; {-1, length} stream full, nothing written; {-2,
+// stored batch} checkpoint moved; {-3, key, found, wanted} a damaged key,
+// nothing written.
+var writeScript = redis.NewScript(luaTypes + `
+local lt = redis.call('TYPE', KEYS[1])['ok']
+if lt ~= 'string' then
+  if lt == 'none' then return {0, ''} end
+  return {0, '(' .. KEYS[1] .. ' is a ' .. lt .. ')'}
+end
 local cur = redis.call('GET', KEYS[1])
-if cur ~= ARGV[1] then return {0, cur or ''} end
-local b = tonumber(ARGV[2])
-local stored = tonumber(redis.call('HGET', KEYS[3], 'batch') or '0')
-if stored == b then return {2, ''} end
-if stored ~= b - 1 then return {-2, tostring(stored)} end
+if cur ~= ARGV[1] then return {0, cur} end
+local bad = badType(KEYS[2], 'stream') or badType(KEYS[3], 'hash') or badType(KEYS[5], 'stream')
+if bad then return damaged(bad) end
 
-local k = tonumber(ARGV[9])
-local ni = 10 + 2 * k
+local repairs = {}
+local b = tonumber(ARGV[2])
+local bs = redis.call('HGET', KEYS[3], 'batch')
+if bs and not string.match(bs, '^%d+$') then
+  return damaged({KEYS[3], 'batch "' .. string.sub(bs, 1, 32) .. '"', 'a count of batches in field batch'})
+end
+local stored = tonumber(bs or '0')
+if stored == b then return {2, ''} end
+if stored ~= b - 1 then
+  local rebuild = false
+  if not bs and b > 1 and ARGV[9] ~= '' then
+    local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+    if (#last == 0 and ARGV[9] == '0-0') or (#last == 1 and last[1][1] == ARGV[9]) then rebuild = true end
+  end
+  if not rebuild then return {-2, tostring(stored)} end
+  table.insert(repairs, 'offset')
+end
+
+local k = tonumber(ARGV[10])
+local ni = 11 + 2 * k
 local n = tonumber(ARGV[ni])
 local maxlen = tonumber(ARGV[4])
 local out = 0 -- output entries, schema records not counted
@@ -141,6 +173,21 @@ if maxlen > 0 and ARGV[5] == 'block' then
   end
 end
 
+-- The status is DataIngest's own report: rebuilt when damaged, keeping the
+-- fencing counter at least at the token in use.
+local events = nil
+if redis.call('TYPE', KEYS[4])['ok'] ~= 'hash' and redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('DEL', KEYS[4])
+  redis.call('HSET', KEYS[4], 'fence', string.match(ARGV[1], '(%d+)$') or '0')
+  table.insert(repairs, 'status')
+else
+  events = redis.call('HGET', KEYS[4], 'events')
+  if events and not string.match(events, '^%-?%d+$') then
+    redis.call('HSET', KEYS[4], 'events', '0')
+    table.insert(repairs, 'events')
+  end
+end
+
 local id = ''
 for i = ni + 1, ni + 3 * n, 3 do
   if ARGV[i] == 'schema' then
@@ -153,24 +200,26 @@ if maxlen > 0 and ARGV[5] == 'trim' then
   redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', maxlen)
 end
 if k > 0 then
-  redis.call('HSET', KEYS[3], 'batch', b, unpack(ARGV, 10, 9 + 2 * k))
+  redis.call('HSET', KEYS[3], 'batch', b, unpack(ARGV, 11, 10 + 2 * k))
 else
   redis.call('HSET', KEYS[3], 'batch', b)
 end
 redis.call('HINCRBY', KEYS[4], 'events', out)
 redis.call('HSET', KEYS[4], 'state', ARGV[6], 'position', ARGV[7], 'lag_ms', ARGV[8], 'error', '', 'updated_at', ARGV[3])
-return {1, id}
+return {1, id, table.concat(repairs, ',')}
 `)
 
 // OutputWriter writes one task's batches under one lease. It reuses its
 // argument buffer, so it is for one goroutine.
 type OutputWriter struct {
-	s     *Store
-	lease Lease
-	limit OutputLimit
-	batch int64 // batches written so far, as stored in the checkpoint
-	keys  []string
-	args  []any
+	s       *Store
+	lease   Lease
+	limit   OutputLimit
+	batch   int64  // batches written so far, as stored in the checkpoint
+	tail    string // last output entry id known: "0-0" empty stream, "" not read yet
+	repairs string // what the last write rebuilt, "" for nothing
+	keys    []string
+	args    []any
 }
 
 // NewOutputWriter returns a writer for l's task that continues after the
@@ -183,17 +232,36 @@ func (s *Store) NewOutputWriter(l Lease, limit OutputLimit, storedBatch int64) *
 	}
 }
 
+// Repairs names what the last successful Write rebuilt of the task's keys
+// (comma-separated: status, events, offset), "" when nothing: the caller
+// logs it.
+func (w *OutputWriter) Repairs() string { return w.repairs }
+
 // Write appends b to the output stream, sets the checkpoint and status, all
 // in one fenced script. It returns the last entry's id ("" when b had no
 // entries or was written by an earlier attempt). ErrLeaseLost,
-// ErrBackpressure and ErrCheckpointMoved mean nothing was written; any other
-// error may or may not have written b, and calling Write again with the same
-// b is safe: a batch is never written twice.
+// ErrBackpressure, ErrCheckpointMoved and ErrDamagedKey mean nothing was
+// written; any other error may or may not have written b, and calling Write
+// again with the same b is safe: a batch is never written twice.
 func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 	next := w.batch + 1
+	if w.tail == "" {
+		// The output's last entry, so that a checkpoint deleted from
+		// under this writer can be told from one that moved.
+		last, err := w.s.rdb.XRevRangeN(ctx, w.keys[1], "+", "-", 1).Result()
+		switch {
+		case IsWrongType(err):
+		case err != nil:
+			return "", fmt.Errorf("reading the last entry of %s: %w", w.keys[1], err)
+		case len(last) == 0:
+			w.tail = "0-0"
+		default:
+			w.tail = last[0].ID
+		}
+	}
 	args := w.args[:0]
 	args = append(args, w.lease.Value, next, w.s.nowMs(), w.limit.MaxLen, w.limit.Overflow,
-		b.State, b.Position, b.LagMs, len(b.Offset)/2)
+		b.State, b.Position, b.LagMs, w.tail, len(b.Offset)/2)
 	for _, f := range b.Offset {
 		args = append(args, f)
 	}
@@ -208,17 +276,29 @@ func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("writing batch %d of task %s: %w", next, w.lease.Task, err)
 	}
+	w.repairs = ""
 	switch toInt(res[0]) {
 	case 1:
 		w.batch = next
-		return toString(res[1]), nil
+		id := toString(res[1])
+		if id != "" {
+			w.tail = id
+		}
+		if len(res) > 2 {
+			w.repairs = toString(res[2])
+			w.s.repaired(w.lease.Task, res, 2)
+		}
+		return id, nil
 	case 2:
 		w.batch = next
+		w.tail = "" // written by an earlier attempt: read the tail again
 		return "", nil
 	case 0:
 		return "", fmt.Errorf("writing task %s (lock held by %q): %w", w.lease.Task, toString(res[1]), ErrLeaseLost)
 	case -1:
 		return "", fmt.Errorf("writing task %s (%s entries, outputMaxLen %d): %w", w.lease.Task, toString(res[1]), w.limit.MaxLen, ErrBackpressure)
+	case -3:
+		return "", fmt.Errorf("writing batch %d of task %s: %w", next, w.lease.Task, damagedReply(res))
 	default:
 		return "", fmt.Errorf("writing task %s (stored batch %s, expected %d): %w", w.lease.Task, toString(res[1]), next-1, ErrCheckpointMoved)
 	}
@@ -230,6 +310,7 @@ func (s *Store) LoadSchema(ctx context.Context, task string) ([][]byte, error) {
 	key := s.keys.TaskSchema(task)
 	msgs, err := s.rdb.XRange(ctx, key, "-", "+").Result()
 	if err != nil {
+		err = s.wrongType(ctx, err, key, "stream")
 		return nil, fmt.Errorf("reading the schema history %s: %w", key, err)
 	}
 	out := make([][]byte, 0, len(msgs))

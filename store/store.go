@@ -22,9 +22,29 @@ var ErrLeaseLost = errors.New("lease lost")
 
 // Store reads and writes DataIngest's state in Redis.
 type Store struct {
-	rdb  redis.UniversalClient
-	keys Keys
-	now  func() time.Time
+	rdb      redis.UniversalClient
+	keys     Keys
+	now      func() time.Time
+	onRepair func(task, what string)
+}
+
+// OnRepair sets f to hear of every repair a script made of a task's keys
+// (task "" for the fleet's keys); what names the repairs, comma-separated:
+// lock (a lock of another type, deleted), lock-ttl (a lock without TTL,
+// given one), status (a status of another type, rebuilt), fence and events
+// (status counters that were not numbers, restarted), offset (a deleted
+// checkpoint, rewritten from the writer's own), and the names of fleet keys
+// (see RepairFleetKey). Set it before the Store is used.
+func (s *Store) OnRepair(f func(task, what string)) { s.onRepair = f }
+
+// repaired passes res[i], a script's list of repairs, to the repair hook.
+func (s *Store) repaired(task string, res []any, i int) {
+	if len(res) <= i || s.onRepair == nil {
+		return
+	}
+	if what := toString(res[i]); what != "" {
+		s.onRepair(task, what)
+	}
 }
 
 // New returns a Store over rdb using the keys of prefix.

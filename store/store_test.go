@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/dataingest/dataingest/internal/testenv"
 )
@@ -184,22 +187,80 @@ func TestTrimCommandsKeepsPendingAndUndelivered(t *testing.T) {
 			s.AckOwned(ctx, "n1", c.ID)
 		}
 	}
-	if err := s.TrimCommands(ctx, 2); err != nil {
+	if _, err := s.TrimCommands(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
+	// Kept: the pending entry 3, and 15..19, never delivered.
 	msgs, _ := s.rdb.XRange(ctx, s.keys.Commands(), "-", "+").Result()
-	if len(msgs) != 17 || msgs[0].ID != ids[3] {
-		t.Fatalf("after trim: %d entries from %s, want 17 from the pending %s", len(msgs), msgs[0].ID, ids[3])
+	if got := entryIDs(msgs); !slices.Equal(got, append([]string{ids[3]}, ids[15:]...)) {
+		t.Fatalf("after trim: %v, want %v and %v", got, ids[3], ids[15:])
 	}
 	s.AckOwned(ctx, "n1", ids[3])
-	if err := s.TrimCommands(ctx, 2); err != nil {
+	if _, err := s.TrimCommands(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
 	msgs, _ = s.rdb.XRange(ctx, s.keys.Commands(), "-", "+").Result()
-	// Entries 15..19 were never delivered; 14 is the last delivered.
-	if len(msgs) != 6 || msgs[0].ID != ids[14] {
-		t.Fatalf("after the ack: %d entries from %s, want 6 from %s", len(msgs), msgs[0].ID, ids[14])
+	if got := entryIDs(msgs); !slices.Equal(got, ids[15:]) {
+		t.Fatalf("after the ack: %v, want %v", got, ids[15:])
 	}
+}
+
+// The stream stays bounded however old the entries that hold running tasks
+// are: entries between them go too.
+func TestTrimCommandsBoundedBehindOldPendingEntries(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	if err := s.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var held []string
+	for i := 0; i < 3000; i++ {
+		if _, err := s.Publish(ctx, map[string]string{"cmd": "stop", "task": fmt.Sprint("t", i)}); err != nil {
+			t.Fatal(err)
+		}
+		cmds, err := s.ReadCommands(ctx, "n1", ">", 1, time.Second)
+		if err != nil || len(cmds) != 1 {
+			t.Fatalf("read: %d %v", len(cmds), err)
+		}
+		if i%700 == 0 { // five entries stay pending, the first the oldest of all
+			held = append(held, cmds[0].ID)
+			continue
+		}
+		s.AckOwned(ctx, "n1", cmds[0].ID)
+	}
+	for i := 0; i < 7; i++ { // never delivered
+		s.Publish(ctx, map[string]string{"cmd": "stop", "task": "late"})
+	}
+	n, err := s.TrimCommands(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := s.rdb.XRange(ctx, s.keys.Commands(), "-", "+").Result()
+	// The 1000 newest (entries 2007..3006: the 7 undelivered, held[3] and
+	// held[4] among them), plus the older held[0..2].
+	if len(msgs) != 1003 || n != 3007-1003 {
+		t.Fatalf("after trim: %d entries (deleted %d), want 1003", len(msgs), n)
+	}
+	kept := map[string]bool{}
+	for _, m := range msgs {
+		kept[m.ID] = true
+	}
+	for _, h := range held {
+		if !kept[h] {
+			t.Fatalf("pending entry %s was trimmed", h)
+		}
+	}
+	if p, _ := s.rdb.XPending(ctx, s.keys.Commands(), Group).Result(); p.Count != 5 {
+		t.Fatalf("pending %d after trim, want 5", p.Count)
+	}
+}
+
+func entryIDs(msgs []redis.XMessage) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.ID
+	}
+	return out
 }
 
 func TestLaterCommandWins(t *testing.T) {

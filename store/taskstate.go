@@ -84,6 +84,7 @@ func (s *Store) PutConfig(ctx context.Context, cmdID, task, sealedJSON, digest, 
 	res, err := putConfigScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)},
 		sealedJSON, digest, name, typ, s.nowMs(), bump, cmdID).Slice()
 	if err != nil {
+		err = s.wrongType(ctx, err, s.keys.TaskConfig(task), "hash")
 		return false, 0, fmt.Errorf("storing config of task %s: %w", task, err)
 	}
 	if toInt(res[0]) == -2 {
@@ -92,8 +93,8 @@ func (s *Store) PutConfig(ctx context.Context, cmdID, task, sealedJSON, digest, 
 	if toInt(res[0]) < 0 {
 		return false, 0, fmt.Errorf("task %s: %w; a first start needs a config", task, ErrNoConfig)
 	}
-	if err := s.rdb.SAdd(ctx, s.keys.ClusterTasks(), task).Err(); err != nil {
-		return false, 0, fmt.Errorf("adding task %s to %s: %w", task, s.keys.ClusterTasks(), err)
+	if err := s.addTask(ctx, task); err != nil {
+		return false, 0, err
 	}
 	return toInt(res[0]) == 1, toInt(res[1]), nil
 }
@@ -125,6 +126,7 @@ func (s *Store) SetDesired(ctx context.Context, cmdID, task, state string, bump 
 	}
 	n, err := setDesiredScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)}, state, b, cmdID).Int()
 	if err != nil {
+		err = s.wrongType(ctx, err, s.keys.TaskConfig(task), "hash")
 		return fmt.Errorf("setting task %s %s: %w", task, state, err)
 	}
 	switch n {
@@ -153,6 +155,7 @@ return 1
 func (s *Store) RequestHandoff(ctx context.Context, task string) error {
 	n, err := requestHandoffScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)}, s.nowMs()).Int()
 	if err != nil {
+		err = s.wrongType(ctx, err, s.keys.TaskConfig(task), "hash")
 		return fmt.Errorf("requesting hand-over of task %s: %w", task, err)
 	}
 	if n == 0 {
@@ -164,7 +167,7 @@ func (s *Store) RequestHandoff(ctx context.Context, task string) error {
 // ClearHandoff withdraws a hand-over request that cannot be met (no other
 // node).
 func (s *Store) ClearHandoff(ctx context.Context, task string) error {
-	if err := s.rdb.HDel(ctx, s.keys.TaskConfig(task), "handoff").Err(); err != nil {
+	if err := s.wrongType(ctx, s.rdb.HDel(ctx, s.keys.TaskConfig(task), "handoff").Err(), s.keys.TaskConfig(task), "hash"); err != nil {
 		return fmt.Errorf("clearing hand-over of task %s: %w", task, err)
 	}
 	return nil
@@ -174,6 +177,7 @@ func (s *Store) ClearHandoff(ctx context.Context, task string) error {
 func (s *Store) LoadConfig(ctx context.Context, task string) (StoredConfig, error) {
 	m, err := s.rdb.HGetAll(ctx, s.keys.TaskConfig(task)).Result()
 	if err != nil {
+		err = s.wrongType(ctx, err, s.keys.TaskConfig(task), "hash")
 		return StoredConfig{}, fmt.Errorf("reading config of task %s: %w", task, err)
 	}
 	if m["config"] == "" {
@@ -189,6 +193,7 @@ func (s *Store) LoadConfig(ctx context.Context, task string) (StoredConfig, erro
 func (s *Store) LoadOffset(ctx context.Context, task string) (map[string]string, error) {
 	m, err := s.rdb.HGetAll(ctx, s.keys.TaskOffset(task)).Result()
 	if err != nil {
+		err = s.wrongType(ctx, err, s.keys.TaskOffset(task), "hash")
 		return nil, fmt.Errorf("reading checkpoint of task %s: %w", task, err)
 	}
 	return m, nil
@@ -202,8 +207,15 @@ func (s *Store) LoadOffset(ctx context.Context, task string) (map[string]string,
 // ARGV[1] lock value
 // ARGV[2..] field/value pairs
 // Returns 1 written, 0 not the holder.
+// A status of another type is rebuilt (it is DataIngest's own report),
+// keeping the fencing counter at the token in use.
 var statusScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local st = redis.call('TYPE', KEYS[2])['ok']
+if st ~= 'none' and st ~= 'hash' then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'fence', string.match(ARGV[1], '(%d+)$') or '0')
+end
 redis.call('HSET', KEYS[2], unpack(ARGV, 2))
 return 1
 `)
@@ -239,7 +251,7 @@ func (s *Store) ServerID(ctx context.Context, task string) (uint32, error) {
 	if v, err := s.rdb.HGet(ctx, key, "server_id").Int64(); err == nil {
 		return uint32(v), nil
 	} else if err != redis.Nil {
-		return 0, fmt.Errorf("reading server id of task %s: %w", task, err)
+		return 0, fmt.Errorf("reading server id of task %s: %w", task, s.wrongType(ctx, err, key, "hash"))
 	}
 	n, err := s.rdb.Incr(ctx, s.keys.ClusterServerIDs()).Result()
 	if err != nil {
