@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dataingest/dataingest/events"
+	"github.com/dataingest/dataingest/store"
 	"github.com/dataingest/dataingest/task"
 )
 
@@ -73,8 +74,13 @@ func (c *cli) start(ctx context.Context, cmd string, args []string) error {
 		fields["config"] = string(b)
 	case cmd == "start":
 		if _, err := c.store.LoadConfig(ctx, id); err != nil {
-			return usagef("start %s needs -f CONFIG.json: %v", id, err)
+			if errors.Is(err, store.ErrUnknownTask) {
+				return usagef("start %s needs -f CONFIG.json: no config of %s is stored on %s", id, id, c.target)
+			}
+			return err
 		}
+	case cmd == "restart":
+		c.warnIfUnknown(ctx, cmd, id)
 	}
 	return c.publish(ctx, fields)
 }
@@ -94,7 +100,45 @@ func (c *cli) simple(ctx context.Context, cmd string, args []string) error {
 	if *reason != "" {
 		fields["reason"] = *reason
 	}
+	c.warnIfUnknown(ctx, cmd, id)
 	return c.publish(ctx, fields)
+}
+
+// warnIfUnknown warns when no config of task id is stored: the nodes will
+// dead-letter the command, and the likelier mistake is the wrong Redis. The
+// command is queued all the same (a producer may know better); a failed
+// check only skips the warning, since publish reports Redis errors.
+func (c *cli) warnIfUnknown(ctx context.Context, cmd, id string) {
+	n, err := c.store.Client().Exists(ctx, c.store.Keys().TaskConfig(id)).Result()
+	if err == nil && n == 0 {
+		fmt.Fprintf(c.errOut, "dataingestctl: warning: task %s has no config on %s: the nodes will reject the %s\n",
+			id, c.target, cmd)
+	}
+}
+
+// taskKnown reports whether Redis holds anything of task id: a config, its
+// id in P:cluster:tasks, or an output stream (which outlives a delete).
+func (c *cli) taskKnown(ctx context.Context, id string) (bool, error) {
+	k := c.store.Keys()
+	var hasConfig, hasStream *redis.IntCmd
+	var member *redis.BoolCmd
+	_, err := c.store.Client().Pipelined(ctx, func(p redis.Pipeliner) error {
+		hasConfig = p.Exists(ctx, k.TaskConfig(id))
+		member = p.SIsMember(ctx, k.ClusterTasks(), id)
+		hasStream = p.Exists(ctx, k.TaskEvents(id))
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("looking up task %s on %s: %w", id, c.target, err)
+	}
+	return hasConfig.Val() > 0 || member.Val() || hasStream.Val() > 0, nil
+}
+
+// reading tells, on stderr, which Redis a view reads: stdout stays the
+// view alone (JSON lines for tail and status), and an empty view from the
+// wrong Redis does not pass for an empty fleet.
+func (c *cli) reading() {
+	fmt.Fprintf(c.errOut, "dataingestctl: reading %s\n", c.target)
 }
 
 func (c *cli) publish(ctx context.Context, fields map[string]string) error {
@@ -102,7 +146,7 @@ func (c *cli) publish(ctx context.Context, fields map[string]string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "%s %s queued as %s\n", fields["cmd"], fields["task"], entry)
+	fmt.Fprintf(c.out, "%s %s queued as %s on %s\n", fields["cmd"], fields["task"], entry, c.target)
 	return nil
 }
 
@@ -111,6 +155,7 @@ func (c *cli) tasks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.reading()
 	w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TASK\tTYPE\tSTATUS\tNODE\tEVENTS\tLAG\tPOSITION\tERROR")
 	for _, t := range ts {
@@ -133,9 +178,14 @@ func (c *cli) status(ctx context.Context, args []string) error {
 		return err
 	}
 	t, err := c.store.Task(ctx, id)
+	if errors.Is(err, store.ErrUnknownTask) {
+		return fmt.Errorf("unknown task %s on %s: it has neither config nor status (is DATAINGEST_REDIS_ADDRS right?)",
+			id, c.target)
+	}
 	if err != nil {
 		return err
 	}
+	c.reading()
 	enc := json.NewEncoder(c.out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(t)
@@ -146,6 +196,7 @@ func (c *cli) nodes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.reading()
 	w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tALIVE\tADDRESS\tVERSION\tLAST HEARTBEAT\tTASKS")
 	for _, n := range ns {
@@ -168,6 +219,15 @@ func (c *cli) tail(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	known, err := c.taskKnown(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !known {
+		return fmt.Errorf("unknown task %s on %s: no config, not in %s, no output stream (is DATAINGEST_REDIS_ADDRS right?)",
+			id, c.target, c.store.Keys().ClusterTasks())
+	}
+	c.reading()
 	rdb := c.store.Client()
 	stream := c.store.Keys().TaskEvents(id)
 	last := *from
@@ -257,6 +317,7 @@ func (c *cli) deadletters(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	c.reading()
 	enc := json.NewEncoder(c.out)
 	for _, d := range ds {
 		f := d.Fields

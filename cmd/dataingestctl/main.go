@@ -1,7 +1,11 @@
 // Command dataingestctl is the DataIngest operator CLI. It talks to Redis
 // directly with the nodes' environment (DATAINGEST_REDIS_ADDRS,
 // DATAINGEST_KEY_PREFIX, ...): commands are XADDed to the command stream,
-// views are read from the task, node and output keys.
+// views are read from the task, node and output keys. Since a shell with
+// another environment reaches another Redis, the CLI names the Redis it
+// talks to wherever that could mislead: in each queued command's line, in
+// the error about an unknown task, on stderr for each view, and in a
+// warning when the address is the default.
 package main
 
 import (
@@ -11,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -36,14 +41,19 @@ Views:
                               the task's output events, one JSON object a line
   deadletters [--count N]     rejected commands, newest first
 
-Environment: the node's DATAINGEST_* variables (see README.md).
+Environment: the node's DATAINGEST_* variables (see README.md). Without
+DATAINGEST_REDIS_ADDRS (or SPRING_REDIS_HOST) it uses 127.0.0.1:6379 and
+warns. Queued commands name the Redis on stdout; views name it on stderr.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run is the CLI with its environment ("KEY=value" entries) and output
+// given; it returns the exit code: 0 done, 1 failed, 2 bad usage or
+// configuration.
+func run(args, environ []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
@@ -51,10 +61,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	cfg, err := config.Load(os.Environ())
+	cfg, err := config.Load(environ)
 	if err != nil {
 		fmt.Fprintf(stderr, "dataingestctl: bad configuration:\n%v\n", err)
 		return 2
+	}
+	target := redisTarget(cfg.Redis)
+	if defaultRedis(environ) {
+		fmt.Fprintf(stderr, "dataingestctl: warning: DATAINGEST_REDIS_ADDRS (and SPRING_REDIS_HOST) unset: "+
+			"using the default %s\n", target)
 	}
 	redis.SetLogger(quietLogger{}) // errors reach the user as messages, not pool logs
 	rdb, err := store.NewClient(cfg.Redis)
@@ -65,7 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer rdb.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	c := &cli{store: store.New(rdb, cfg.Redis.KeyPrefix), out: stdout}
+	c := &cli{store: store.New(rdb, cfg.Redis.KeyPrefix), target: target, out: stdout, errOut: stderr}
 	err = c.dispatch(ctx, args[0], args[1:])
 	var ue usageError
 	switch {
@@ -80,6 +95,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// defaultRedis reports whether environ leaves the Redis address at its
+// default: neither DATAINGEST_REDIS_ADDRS nor its Java fallbacks
+// (SPRING_REDIS_HOST, SPRING_REDIS_PORT) set. A shell without them talks to
+// whatever Redis listens on 127.0.0.1:6379, so the CLI says so.
+func defaultRedis(environ []string) bool {
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "DATAINGEST_REDIS_ADDRS", "SPRING_REDIS_HOST", "SPRING_REDIS_PORT":
+			if v != "" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// redisTarget names the Redis the CLI talks to, as its messages show it:
+// "redis 127.0.0.1:6379 (key prefix debezium)", with every address of a
+// cluster, the master name and sentinels of a Sentinel setup, and a DB
+// other than 0.
+func redisTarget(r config.Redis) string {
+	addrs := strings.Join(r.Addrs, ",")
+	var s string
+	switch r.Mode() {
+	case config.ModeSentinel:
+		s = fmt.Sprintf("redis master %s via sentinels %s", r.MasterName, addrs)
+	case config.ModeCluster:
+		s = "redis cluster " + addrs
+	default:
+		s = "redis " + addrs
+	}
+	if r.DB != 0 {
+		s += fmt.Sprintf(" db %d", r.DB)
+	}
+	return s + fmt.Sprintf(" (key prefix %s)", r.KeyPrefix)
+}
+
 // quietLogger drops go-redis's internal log lines.
 type quietLogger struct{}
 
@@ -91,9 +144,14 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// cli runs one command against one Redis.
 type cli struct {
 	store *store.Store
-	out   io.Writer
+	// target names the Redis (redisTarget), for every message where the
+	// wrong Redis could mislead: queued commands, unknown tasks, reads.
+	target string
+	out    io.Writer // results: tables, JSON
+	errOut io.Writer // warnings and the Redis that reads come from
 }
 
 func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {

@@ -4,23 +4,34 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dataingest/dataingest/config"
 	"github.com/dataingest/dataingest/events"
 	"github.com/dataingest/dataingest/internal/testenv"
 	"github.com/dataingest/dataingest/store"
 )
 
+// ctl runs the CLI with this process's environment.
 func ctl(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return ctlEnv(t, os.Environ(), args...)
+}
+
+// ctlEnv runs the CLI with the environment environ.
+func ctlEnv(t *testing.T, environ []string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
+	code := run(args, environ, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -50,7 +61,7 @@ func TestCLI(t *testing.T) {
 		{[]string{"stop"}, 2, "one task id"},
 		{[]string{"stop", "bad id"}, 2, "task id"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
-		{[]string{"status", "nope"}, 1, "unknown task"},
+		{[]string{"status", "nope"}, 1, "unknown task nope on redis " + r.Addr + " (key prefix debezium)"},
 	}
 	for _, tt := range tests {
 		code, out, errOut := ctl(t, tt.args...)
@@ -93,7 +104,7 @@ func TestCLI(t *testing.T) {
 	done := make(chan string)
 	go func() {
 		var buf bytes.Buffer
-		c := &cli{store: st, out: &buf}
+		c := &cli{store: st, target: "redis " + r.Addr, out: &buf, errOut: io.Discard}
 		fctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
 		c.tail(fctx, []string{"t1", "--from", "$", "--follow", "--count", "1"})
@@ -111,5 +122,136 @@ func TestCLI(t *testing.T) {
 	st.DeadLetter(ctx, "cli", store.Command{ID: "1-1", Fields: map[string]string{"cmd": "start", "config": `{"password":"s3cret"`}}, os.ErrInvalid)
 	if _, out, _ := ctl(t, "deadletters"); strings.Contains(out, "s3cret") || !strings.Contains(out, "invalid argument") {
 		t.Errorf("deadletters printed %q", out)
+	}
+}
+
+// TestCLINamesItsRedis checks that the CLI says which Redis it talks to
+// wherever the wrong one could mislead: queued commands, unknown tasks,
+// reads, and the 127.0.0.1:6379 default.
+func TestCLINamesItsRedis(t *testing.T) {
+	r := testenv.StartRedis(t)
+	env := []string{"DATAINGEST_REDIS_ADDRS=" + r.Addr, "DATAINGEST_NODE_ID=cli"}
+	rdb := r.Client(t)
+	st := store.New(rdb, "debezium")
+	ctx := context.Background()
+	target := "redis " + r.Addr + " (key prefix debezium)"
+
+	t.Run("queued commands", func(t *testing.T) {
+		cfgFile := filepath.Join(t.TempDir(), "task.json")
+		os.WriteFile(cfgFile, []byte(`{"taskType":"DATAGEN","datagen":{"rate":10}}`), 0o600)
+		for _, args := range [][]string{
+			{"start", "q1", "-f", cfgFile}, {"restart", "q1", "-f", cfgFile},
+			{"stop", "q1"}, {"failover", "q1"}, {"delete", "q1"},
+		} {
+			code, out, errOut := ctlEnv(t, env, args...)
+			want := regexp.MustCompile(`^` + args[0] + ` q1 queued as \d+-\d+ on ` + regexp.QuoteMeta(target) + `\n$`)
+			if code != 0 || !want.MatchString(out) {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q; want %s", args, code, out, errOut, want)
+			}
+		}
+		// Nothing stored q1's config (no node runs): a stop is queued, with
+		// a warning naming the Redis.
+		if _, _, errOut := ctlEnv(t, env, "stop", "q1"); !strings.Contains(errOut, "task q1 has no config on "+target) {
+			t.Errorf("stop of a task without config: stderr %q", errOut)
+		}
+		st.Client().HSet(ctx, st.Keys().TaskConfig("q2"), "config", "{}")
+		if _, _, errOut := ctlEnv(t, env, "stop", "q2"); errOut != "" {
+			t.Errorf("stop of a task with a config: stderr %q", errOut)
+		}
+		if code, _, errOut := ctlEnv(t, env, "start", "q3"); code != 2 || !strings.Contains(errOut, "no config of q3 is stored on "+target) {
+			t.Errorf("start without -f of an unknown task: exit %d, stderr %q", code, errOut)
+		}
+	})
+
+	t.Run("unknown task", func(t *testing.T) {
+		for _, args := range [][]string{{"tail", "ghost"}, {"tail", "ghost", "--follow"}, {"tail", "--from", "$", "--follow", "ghost"}, {"status", "ghost"}} {
+			done := make(chan struct{})
+			var code int
+			var out, errOut string
+			go func() {
+				defer close(done)
+				code, out, errOut = ctlEnv(t, env, args...)
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%v still runs after 10 s", args)
+			}
+			if code != 1 || out != "" || !strings.Contains(errOut, "unknown task ghost on "+target) {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 naming the task and %s", args, code, out, errOut, target)
+			}
+		}
+		// Each of a config, the id in P:cluster:tasks and an output stream
+		// makes a task known to tail (with no events yet: no output, exit 0).
+		st.Client().SAdd(ctx, st.Keys().ClusterTasks(), "member")
+		st.Client().HSet(ctx, st.Keys().TaskConfig("configured"), "config", "{}")
+		st.Client().XAdd(ctx, &redis.XAddArgs{Stream: st.Keys().TaskEvents("trimmed"), Values: []any{"op", "c"}})
+		st.Client().XTrimMaxLen(ctx, st.Keys().TaskEvents("trimmed"), 0)
+		for _, id := range []string{"member", "configured", "trimmed"} {
+			if code, out, errOut := ctlEnv(t, env, "tail", id); code != 0 || out != "" {
+				t.Errorf("tail %s: exit %d, stdout %q, stderr %q", id, code, out, errOut)
+			}
+		}
+	})
+
+	t.Run("reads", func(t *testing.T) {
+		for _, args := range [][]string{{"tasks"}, {"nodes"}, {"deadletters"}, {"tail", "configured"}} {
+			code, out, errOut := ctlEnv(t, env, args...)
+			if code != 0 || errOut != "dataingestctl: reading "+target+"\n" || strings.Contains(out, r.Addr) {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q; want the Redis on stderr only", args, code, out, errOut)
+			}
+		}
+	})
+
+	t.Run("default address", func(t *testing.T) {
+		// A prefix of its own: whatever Redis may listen on 127.0.0.1:6379
+		// here is only read, never written.
+		prefix := fmt.Sprintf("dataingestctl-test-%d", time.Now().UnixNano())
+		_, _, errOut := ctlEnv(t, []string{"DATAINGEST_KEY_PREFIX=" + prefix, "DATAINGEST_NODE_ID=cli"}, "tasks")
+		if want := "warning: DATAINGEST_REDIS_ADDRS (and SPRING_REDIS_HOST) unset: using the default redis 127.0.0.1:6379 (key prefix " + prefix + ")"; !strings.Contains(errOut, want) {
+			t.Errorf("no Redis address set: stderr %q; want %q", errOut, want)
+		}
+		host, port, _ := strings.Cut(r.Addr, ":")
+		for _, e := range [][]string{env, {"SPRING_REDIS_HOST=" + host, "SPRING_REDIS_PORT=" + port, "DATAINGEST_NODE_ID=cli"}} {
+			if code, _, errOut := ctlEnv(t, e, "tasks"); code != 0 || strings.Contains(errOut, "warning") || !strings.Contains(errOut, target) {
+				t.Errorf("env %v: exit %d, stderr %q; want no warning and %s", e, code, errOut, target)
+			}
+		}
+	})
+}
+
+func TestRedisTarget(t *testing.T) {
+	tests := []struct {
+		r    config.Redis
+		want string
+	}{
+		{config.Redis{Addrs: []string{"127.0.0.1:6379"}, KeyPrefix: "debezium"}, "redis 127.0.0.1:6379 (key prefix debezium)"},
+		{config.Redis{Addrs: []string{"r1:6379"}, DB: 3, KeyPrefix: "p"}, "redis r1:6379 db 3 (key prefix p)"},
+		{config.Redis{Addrs: []string{"a:7000", "b:7001"}, KeyPrefix: "p"}, "redis cluster a:7000,b:7001 (key prefix p)"},
+		{config.Redis{Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "mymaster", KeyPrefix: "p"},
+			"redis master mymaster via sentinels s1:26379,s2:26379 (key prefix p)"},
+	}
+	for _, tt := range tests {
+		if got := redisTarget(tt.r); got != tt.want {
+			t.Errorf("redisTarget(%+v) = %q; want %q", tt.r, got, tt.want)
+		}
+	}
+}
+
+func TestDefaultRedis(t *testing.T) {
+	tests := []struct {
+		env  []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"DATAINGEST_REDIS_ADDRS=", "SPRING_REDIS_HOST=", "HOME=/root"}, true},
+		{[]string{"DATAINGEST_REDIS_ADDRS=127.0.0.1:6379"}, false},
+		{[]string{"SPRING_REDIS_HOST=redis"}, false},
+		{[]string{"SPRING_REDIS_PORT=6380"}, false},
+	}
+	for _, tt := range tests {
+		if got := defaultRedis(tt.env); got != tt.want {
+			t.Errorf("defaultRedis(%q) = %v; want %v", tt.env, got, tt.want)
+		}
 	}
 }
