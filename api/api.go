@@ -3,6 +3,37 @@
 // any node accepts them), health and readiness probes, and Prometheus
 // metrics. With a token configured every path but /healthz and /readyz
 // needs "Authorization: Bearer TOKEN". No response carries a password.
+//
+// The server is exposed to clients that may be slow, broken or hostile, so
+// no client can hold a connection or a goroutine for long:
+//
+//   - DefaultReadHeaderTimeout (10 s) bounds the request line and headers,
+//     DefaultReadTimeout (30 s) the whole request including its body (at
+//     most 1 MiB), DefaultWriteTimeout (60 s, counted by net/http from the
+//     end of the headers, so it covers reading the body, the handler and
+//     writing the answer) and DefaultIdleTimeout (120 s) a keep-alive
+//     connection between requests. Headers are limited to MaxHeaderBytes
+//     (64 KiB). Config fields override the timeouts (tests use short ones).
+//   - An answer given before the request body is read (401, 400 for a bad
+//     task id, 404, 405, 413) carries "Connection: close" and ends the read,
+//     so the connection closes at once instead of net/http waiting to drain
+//     a body the client may never send.
+//   - A body announced (Content-Length) or sent over 1 MiB gets 413 without
+//     being read further; a body that does not arrive within the read
+//     timeout gets 408.
+//   - Every answer is JSON: errors are {"error": "..."}, including the
+//     router's own 404 and 405 (405 keeps its Allow header). A path that is
+//     not canonical (empty, "." or ".." segments) gets 404, never the
+//     router's redirect. A panicking handler is logged and answered with a
+//     JSON 500.
+//   - net/http's own log lines (accept and TLS handshake errors) go to the
+//     node's zerolog logger as warnings, so with JSON logging every line the
+//     node prints is JSON.
+//
+// /readyz is ready when Redis answers and its maxmemory-policy cannot evict
+// keys (one INFO memory call); otherwise it answers 503 with the reason. A
+// Redis that refuses INFO (an ACL without +info) is also not ready, since
+// nothing can then show that it does not evict.
 package api
 
 import (
@@ -13,21 +44,61 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/dataingest/dataingest/store"
 	"github.com/dataingest/dataingest/task"
 )
 
-// Config is the HTTP server's part of the node configuration.
+// The server's limits; see the package comment for what each bounds.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	MaxHeaderBytes           = 64 << 10
+)
+
+// maxBody bounds a request body (a task config).
+const maxBody = 1 << 20
+
+// readyzTimeout bounds the Redis call of one /readyz.
+const readyzTimeout = 2 * time.Second
+
+// shutdownTimeout bounds the graceful shutdown in Run.
+const shutdownTimeout = 3 * time.Second
+
+// Config is the HTTP server's part of the node configuration. A zero (or
+// negative) timeout means its Default constant.
 type Config struct {
 	Addr  string
 	Token string // empty: no authentication
+
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+}
+
+// withDefaults fills the zero timeouts.
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&c.ReadTimeout, DefaultReadTimeout)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.IdleTimeout, DefaultIdleTimeout)
+	return c
 }
 
 // Server is the HTTP API of one node.
@@ -35,30 +106,36 @@ type Server struct {
 	cfg   Config
 	store *store.Store
 	log   zerolog.Logger
+	mux   *http.ServeMux
 	srv   *http.Server
 	ln    net.Listener
 }
 
-// maxBody bounds a request body (a task config).
-const maxBody = 1 << 20
-
 // New returns the server; gatherer serves /metrics.
 func New(cfg Config, st *store.Store, gatherer prometheus.Gatherer, log zerolog.Logger) *Server {
-	s := &Server{cfg: cfg, store: st, log: log}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.auth(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, store: st, log: log, mux: http.NewServeMux()}
+	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
+	s.handle("GET /readyz", http.HandlerFunc(s.readyz))
+	s.handle("GET /metrics", s.auth(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
 	const p = "/dataingest/cluster"
-	mux.Handle("POST "+p+"/task/{id}/start", s.auth(s.command("start", true)))
-	mux.Handle("POST "+p+"/task/{id}/restart", s.auth(s.command("restart", true)))
-	mux.Handle("POST "+p+"/task/{id}/stop", s.auth(s.command("stop", false)))
-	mux.Handle("POST "+p+"/task/{id}/failover", s.auth(s.command("failover", false)))
-	mux.Handle("DELETE "+p+"/task/{id}", s.auth(s.command("delete", false)))
-	mux.Handle("GET "+p+"/tasks", s.auth(http.HandlerFunc(s.tasks)))
-	mux.Handle("GET "+p+"/task/{id}/status", s.auth(http.HandlerFunc(s.status)))
-	mux.Handle("GET "+p+"/nodes", s.auth(http.HandlerFunc(s.nodes)))
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.handle("POST "+p+"/task/{id}/start", s.auth(s.command("start", true)))
+	s.handle("POST "+p+"/task/{id}/restart", s.auth(s.command("restart", true)))
+	s.handle("POST "+p+"/task/{id}/stop", s.auth(s.command("stop", false)))
+	s.handle("POST "+p+"/task/{id}/failover", s.auth(s.command("failover", false)))
+	s.handle("DELETE "+p+"/task/{id}", s.auth(s.command("delete", false)))
+	s.handle("GET "+p+"/tasks", s.auth(http.HandlerFunc(s.tasks)))
+	s.handle("GET "+p+"/task/{id}/status", s.auth(http.HandlerFunc(s.status)))
+	s.handle("GET "+p+"/nodes", s.auth(http.HandlerFunc(s.nodes)))
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.serve),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          newErrorLog(log),
+	}
 	return s
 }
 
@@ -84,7 +161,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		return s.srv.Shutdown(sctx)
 	}
@@ -99,7 +176,7 @@ func (s *Server) auth(h http.Handler) http.Handler {
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
 			w.Header().Set("WWW-Authenticate", "Bearer")
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			refuse(w, http.StatusUnauthorized, "missing or wrong bearer token")
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -111,13 +188,20 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyzTimeout)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
+	ev, err := s.store.EvictionPolicy(ctx)
+	var rerr redis.Error
+	switch {
+	case errors.As(err, &rerr):
+		writeError(w, http.StatusServiceUnavailable, "cannot tell whether Redis evicts keys: "+err.Error())
+	case err != nil:
 		writeError(w, http.StatusServiceUnavailable, "redis unreachable: "+err.Error())
-		return
+	case ev.Evicts():
+		writeError(w, http.StatusServiceUnavailable, ev.Problem())
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // command XADDs cmd for the task of the path; withConfig takes the body as
@@ -127,7 +211,7 @@ func (s *Server) command(cmd string, withConfig bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if err := task.ValidID(id); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
+			refuse(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		fields := map[string]string{"cmd": cmd, "task": id}
@@ -135,9 +219,9 @@ func (s *Server) command(cmd string, withConfig bool) http.Handler {
 			fields["request_id"] = rid
 		}
 		if withConfig {
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-			if err != nil || len(body) > maxBody {
-				writeError(w, http.StatusBadRequest, "request body unreadable or over 1 MiB")
+			body, err := io.ReadAll(r.Body) // bounded by serve's MaxBytesReader
+			if err != nil {
+				bodyError(w, err)
 				return
 			}
 			if len(strings.TrimSpace(string(body))) > 0 {
@@ -170,7 +254,7 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) {
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := task.ValidID(id); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		refuse(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	t, err := s.store.Task(r.Context(), id)
@@ -191,6 +275,20 @@ func (s *Server) nodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ns)
+}
+
+// bodyError answers a request whose body could not be read: too big
+// (serve's MaxBytesReader), not sent within the read timeout, or broken off.
+func bodyError(w http.ResponseWriter, err error) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		refuse(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		refuse(w, http.StatusRequestTimeout, "request body not received within the read timeout")
+	default:
+		refuse(w, http.StatusBadRequest, "reading request body: "+err.Error())
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
