@@ -85,16 +85,14 @@ func (f *TableFilter) Databases() []string {
 	return dbs
 }
 
-// maxIdentifier is MySQL's longest database or table name, in characters.
-const maxIdentifier = 64
-
 // splitTable splits a cdcTables pattern into its database and table ("*"
 // for all). The table part may not contain '.', since "a.b.c" is ambiguous,
-// and '*' is a wildcard only on its own. The error quotes the pattern.
+// and '*' is a wildcard only on its own. The error quotes the pattern (its
+// first 128 bytes).
 func splitTable(p string) (db, table string, err error) {
 	db, table, ok := strings.Cut(p, ".")
 	bad := func(why string) error {
-		return fmt.Errorf("%q is not db.table or db.*%s", p, why)
+		return fmt.Errorf("%s is not db.table or db.*%s", quote(p), why)
 	}
 	switch {
 	case !ok || db == "" || table == "" || strings.Contains(table, "."):
@@ -121,8 +119,8 @@ func splitTable(p string) (db, table string, err error) {
 // characters, with control characters, or with blanks at either end.
 func checkIdentifier(name string) error {
 	switch {
-	case utf8.RuneCountInString(name) > maxIdentifier:
-		return fmt.Errorf("is longer than %d characters", maxIdentifier)
+	case utf8.RuneCountInString(name) > MaxIdentifierChars:
+		return fmt.Errorf("is longer than %d characters", MaxIdentifierChars)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return errors.New("has control characters")
 	case strings.TrimSpace(name) != name:

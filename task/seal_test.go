@@ -2,6 +2,8 @@ package task
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -30,14 +32,11 @@ func twoSources(t *testing.T) *Config {
 }
 
 func TestSealOpen(t *testing.T) {
-	s, err := NewSealer(key1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustSealer(t, key1)
 	c := twoSources(t)
 	orig := c.Clone()
 
-	sealed, err := s.Seal(c)
+	sealed, err := s.Seal("t1", c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,17 +59,17 @@ func TestSealOpen(t *testing.T) {
 	}
 
 	// A fresh nonce each time.
-	again, _ := s.Seal(c)
+	again, _ := s.Seal("t1", c)
 	if again.DataSourceConfigs[0].Password == pw {
 		t.Error("two seals gave the same ciphertext")
 	}
-	// Sealing twice does not double-encrypt.
-	twice, _ := s.Seal(sealed)
-	if twice.DataSourceConfigs[0].Password != pw {
-		t.Error("sealing a sealed config changed it")
+	// Sealing a sealed config for the same task and endpoint keeps it.
+	twice, err := s.Seal("t1", sealed)
+	if err != nil || twice.DataSourceConfigs[0].Password != pw {
+		t.Errorf("sealing a sealed config: %v, changed: %v", err, twice != nil && twice.DataSourceConfigs[0].Password != pw)
 	}
 
-	opened, err := s.Open(sealed)
+	opened, err := s.Open("t1", sealed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +77,7 @@ func TestSealOpen(t *testing.T) {
 		t.Errorf("Open(Seal(c)) = %+v, want %+v", opened, orig)
 	}
 	// Plain passwords pass through Open.
-	if plain, err := s.Open(c); err != nil || !reflect.DeepEqual(plain, orig) {
+	if plain, err := s.Open("t1", c); err != nil || !reflect.DeepEqual(plain, orig) {
 		t.Errorf("Open(plain) = %+v, %v", plain, err)
 	}
 	// The stored form survives JSON and Parse.
@@ -86,8 +85,149 @@ func TestSealOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opened, err := s.Open(back); err != nil || opened.DataSourceConfigs[0].Password != "hunter2" {
+	if opened, err := s.Open("t1", back); err != nil || opened.DataSourceConfigs[0].Password != "hunter2" {
 		t.Errorf("Open(Parse(JSON(sealed))) = %+v, %v", opened, err)
+	}
+}
+
+// TestSealBinding: a sealed value opens only for the task id, host and
+// port it was sealed for, in Open and in Seal (a value copied into another
+// task's start command is refused, naming the field and not the value).
+func TestSealBinding(t *testing.T) {
+	s := mustSealer(t, key1)
+	sealed, err := s.Seal("t1", twoSources(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := sealed.DataSourceConfigs[0].Password
+	moved := func(edit func(*DataSource)) *Config {
+		c := sealed.Clone()
+		edit(&c.DataSourceConfigs[0])
+		return c
+	}
+	tests := []struct {
+		name string
+		id   string
+		c    *Config
+	}{
+		{"another task", "t2", sealed},
+		{"a task whose id extends it", "t1x", sealed},
+		{"another host", "t1", moved(func(d *DataSource) { d.Host = "evil.example.com" })},
+		{"another port", "t1", moved(func(d *DataSource) { d.Port = 3307 })},
+		{"moved to the replica", "t1", moved(func(d *DataSource) { d.Host, d.Port = "r", 2 })},
+		{"host and port shifted", "t1", moved(func(d *DataSource) { d.Host, d.Port = "p1", 0 })},
+		{"another key", "t1", sealed}, // opened with key2 below
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := s
+			if tt.name == "another key" {
+				s = mustSealer(t, key2)
+			}
+			got, err := s.Open(tt.id, tt.c)
+			if err == nil {
+				t.Fatalf("Open(%s) = %+v, want an error", tt.id, got.DataSourceConfigs[0])
+			}
+			want := "opening dataSourceConfigs[0].password: it was sealed for another task or endpoint, or with another DATAINGEST_SECRET_KEY: sealed password cannot be opened"
+			if err.Error() != want || !errors.Is(err, ErrSecretKey) {
+				t.Errorf("Open error = %v, want %s", err, want)
+			}
+			_, err = s.Seal(tt.id, tt.c)
+			want = "dataSourceConfigs[0].password: was sealed for another task or endpoint, or with another DATAINGEST_SECRET_KEY: send the plain password"
+			if err == nil || err.Error() != want || !errors.Is(err, ErrInvalid) {
+				t.Errorf("Seal error = %v, want %s", err, want)
+			}
+			if err != nil && strings.Contains(err.Error(), pw[len(SealedPrefix):len(SealedPrefix)+8]) {
+				t.Errorf("Seal error shows the value: %v", err)
+			}
+		})
+	}
+}
+
+// TestSealPrefixedPlaintext: a plain password that starts with a prefix but
+// is no envelope is sealed like any other (it used to be stored as is).
+func TestSealPrefixedPlaintext(t *testing.T) {
+	s := mustSealer(t, key1)
+	for _, pw := range []string{
+		SealedPrefix, SealedPrefix + "hunter2", LegacySealedPrefix + "hunter2", LegacySealedPrefix,
+		SealedPrefix + base64.StdEncoding.EncodeToString(make([]byte, 27)), // one byte short
+		SealedPrefix + "AAAA" + strings.Repeat("A", 36) + "=",              // bad padding
+		"ENC:V2:" + base64.StdEncoding.EncodeToString(make([]byte, 40)),
+	} {
+		c := twoSources(t)
+		c.DataSourceConfigs[0].Password = pw
+		sealed, err := s.Seal("t1", c)
+		if err != nil {
+			t.Errorf("Seal(%q): %v", pw, err)
+			continue
+		}
+		got := sealed.DataSourceConfigs[0].Password
+		if got == pw || !IsSealed(got) || !strings.HasPrefix(got, SealedPrefix) {
+			t.Errorf("Seal(%q) = %q, want it sealed", pw, got)
+		}
+		opened, err := s.Open("t1", sealed)
+		if err != nil || opened.DataSourceConfigs[0].Password != pw {
+			t.Errorf("Open(Seal(%q)) = %v, %v", pw, opened, err)
+		}
+		// Without a key, Seal and Open leave it plain.
+		for _, none := range []*Sealer{nil, mustSealer(t, nil)} {
+			plain, err := none.Seal("t1", c)
+			if err != nil || plain.DataSourceConfigs[0].Password != pw {
+				t.Errorf("keyless Seal(%q) = %v, %v", pw, plain, err)
+			}
+			if opened, err := none.Open("t1", plain); err != nil || opened.DataSourceConfigs[0].Password != pw {
+				t.Errorf("keyless Open(%q) = %v, %v", pw, opened, err)
+			}
+		}
+	}
+}
+
+// legacySeal seals pw the way versions before the binding did.
+func legacySeal(t *testing.T, key []byte, pw string) string {
+	t.Helper()
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := bytes.Repeat([]byte{7}, aead.NonceSize())
+	return LegacySealedPrefix + base64.StdEncoding.EncodeToString(aead.Seal(nonce, nonce, []byte(pw), []byte("dataingest task password v1")))
+}
+
+// TestLegacySealed: a v1 value stored by an earlier version still opens
+// from the stored config; an incoming one is refused (it is bound to
+// nothing, so it could have been copied from any task).
+func TestLegacySealed(t *testing.T) {
+	s := mustSealer(t, key1)
+	stored := twoSources(t)
+	stored.DataSourceConfigs[0].Password = legacySeal(t, key1, "hunter2")
+	if !stored.LegacySealed() || twoSources(t).LegacySealed() {
+		t.Error("LegacySealed wrong")
+	}
+	opened, err := s.Open("t1", stored)
+	if err != nil || opened.DataSourceConfigs[0].Password != "hunter2" {
+		t.Fatalf("Open(v1) = %v, %v", opened, err)
+	}
+	if opened.LegacySealed() {
+		t.Error("LegacySealed of the opened config")
+	}
+	_, err = mustSealer(t, key2).Open("t1", stored)
+	want := "opening dataSourceConfigs[0].password: it was sealed (in the old enc:v1: format) with another DATAINGEST_SECRET_KEY: sealed password cannot be opened"
+	if err == nil || err.Error() != want || !errors.Is(err, ErrSecretKey) {
+		t.Errorf("Open(v1) with another key: %v, want %s", err, want)
+	}
+	_, err = s.Seal("t1", stored)
+	want = "dataSourceConfigs[0].password: is sealed in the old enc:v1: format, which is bound to no task and endpoint: send the plain password"
+	if err == nil || err.Error() != want || !errors.Is(err, ErrInvalid) {
+		t.Errorf("Seal(v1) = %v, want %s", err, want)
+	}
+	// Sending the plain password binds it.
+	resealed, err := s.Seal("t1", opened)
+	if err != nil || !strings.HasPrefix(resealed.DataSourceConfigs[0].Password, SealedPrefix) {
+		t.Errorf("Seal(opened v1) = %v, %v", resealed, err)
 	}
 }
 
@@ -101,26 +241,49 @@ func jsonString(t *testing.T, v any) string {
 }
 
 func TestSealerWithoutKey(t *testing.T) {
+	sealed, err := mustSealer(t, key1).Seal("t1", twoSources(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range []*Sealer{mustSealer(t, nil), mustSealer(t, []byte{}), nil} {
 		if s.Enabled() {
 			t.Error("Enabled() = true without a key")
 		}
 		c := twoSources(t)
-		sealed, err := s.Seal(c)
-		if err != nil || !reflect.DeepEqual(sealed, c) {
-			t.Errorf("Seal without key = %+v, %v; want a plain copy", sealed, err)
+		plain, err := s.Seal("t1", c)
+		if err != nil || !reflect.DeepEqual(plain, c) {
+			t.Errorf("Seal without key = %+v, %v; want a plain copy", plain, err)
 		}
-		opened, err := s.Open(c)
+		opened, err := s.Open("t1", c)
 		if err != nil || !reflect.DeepEqual(opened, c) {
 			t.Errorf("Open without key = %+v, %v", opened, err)
 		}
 		if s.Digest(c) != c.Digest() {
 			t.Error("Sealer.Digest without key differs from Config.Digest")
 		}
+		_, err = s.Seal("t1", sealed)
+		want := "dataSourceConfigs[0].password: is sealed, but DATAINGEST_SECRET_KEY is not set: send the plain password"
+		if err == nil || err.Error() != want || !errors.Is(err, ErrInvalid) {
+			t.Errorf("Seal(sealed) without key: %v, want %s", err, want)
+		}
+		_, err = s.Open("t1", sealed)
+		want = "opening dataSourceConfigs[0].password: it is sealed, but DATAINGEST_SECRET_KEY is not set: sealed password cannot be opened"
+		if err == nil || err.Error() != want || !errors.Is(err, ErrSecretKey) {
+			t.Errorf("Open(sealed) without key: %v, want %s", err, want)
+		}
 	}
 }
 
-func mustSealer(t *testing.T, key []byte) *Sealer {
+func TestSealBadTaskID(t *testing.T) {
+	for _, s := range []*Sealer{mustSealer(t, key1), nil} {
+		_, err := s.Seal("a b", twoSources(t))
+		if !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Seal with a bad id: %v, want ErrInvalidID", err)
+		}
+	}
+}
+
+func mustSealer(t testing.TB, key []byte) *Sealer {
 	t.Helper()
 	s, err := NewSealer(key)
 	if err != nil {
@@ -136,48 +299,22 @@ func TestNewSealerBadKey(t *testing.T) {
 	}
 }
 
-func TestOpenErrors(t *testing.T) {
-	sealed, err := mustSealer(t, key1).Seal(twoSources(t))
+func TestOpenErrorsShowNoSecret(t *testing.T) {
+	sealed, err := mustSealer(t, key1).Seal("t1", twoSources(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	corrupt := sealed.Clone()
-	corrupt.DataSourceConfigs[0].Password = SealedPrefix + "!!!"
-	short := sealed.Clone()
-	short.DataSourceConfigs[0].Password = SealedPrefix + base64.StdEncoding.EncodeToString([]byte("tiny"))
-
-	tests := []struct {
-		name   string
-		sealer *Sealer
-		c      *Config
-		want   string
-		keyErr bool
-	}{
-		{"wrong key", mustSealer(t, key2), sealed,
-			"opening dataSourceConfigs[0].password: cannot decrypt: DATAINGEST_SECRET_KEY does not match the key it was sealed with", true},
-		{"no key", mustSealer(t, nil), sealed,
-			"opening dataSourceConfigs[0].password: it is encrypted but DATAINGEST_SECRET_KEY is not set: DATAINGEST_SECRET_KEY does not match", true},
-		{"corrupt", mustSealer(t, key1), corrupt, "opening dataSourceConfigs[0].password: the sealed value is corrupt", false},
-		{"too short", mustSealer(t, key1), short, "opening dataSourceConfigs[0].password: the sealed value is corrupt", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.sealer.Open(tt.c)
-			if err == nil {
-				t.Fatalf("Open = %+v, want error", got)
+	for _, s := range []*Sealer{mustSealer(t, key2), mustSealer(t, nil)} {
+		_, err := s.Open("t1", sealed)
+		if err == nil {
+			t.Fatal("Open succeeded")
+		}
+		for _, secret := range []string{"hunter2", string(key1), string(key2), base64.StdEncoding.EncodeToString(key1),
+			sealed.DataSourceConfigs[0].Password[len(SealedPrefix):]} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error contains a secret: %v", err)
 			}
-			if err.Error() != tt.want {
-				t.Errorf("error:\n got %s\nwant %s", err, tt.want)
-			}
-			if errors.Is(err, ErrSecretKey) != tt.keyErr {
-				t.Errorf("errors.Is(ErrSecretKey) = %v, want %v", !tt.keyErr, tt.keyErr)
-			}
-			for _, secret := range []string{"hunter2", string(key1), string(key2), base64.StdEncoding.EncodeToString(key1)} {
-				if strings.Contains(err.Error(), secret) {
-					t.Errorf("error contains a secret: %v", err)
-				}
-			}
-		})
+		}
 	}
 }
 
@@ -193,7 +330,7 @@ func TestRedacted(t *testing.T) {
 	if c.DataSourceConfigs[0].Password != "hunter2" {
 		t.Error("Redacted changed its receiver")
 	}
-	sealed, _ := mustSealer(t, key1).Seal(c)
+	sealed, _ := mustSealer(t, key1).Seal("t1", c)
 	for how, text := range map[string]string{
 		"json":            jsonString(t, r),
 		"json of sealed":  jsonString(t, sealed.Redacted()),
@@ -209,6 +346,58 @@ func TestRedacted(t *testing.T) {
 	}
 	if got := fmt.Sprint(c.DataSourceConfigs[0]); got != "u@p:1" {
 		t.Errorf("DataSource.String() = %q", got)
+	}
+}
+
+func TestPrepareCommandConfig(t *testing.T) {
+	raw := []byte(`{"taskType":"MYSQL_CDC","cdcTables":["a.b"],"dataSourceConfigs":[{"host":"p","port":1,"username":"u","password":"hunter2"}]}`)
+	s := mustSealer(t, key1)
+	js, err := PrepareCommandConfig(s, "t1", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(js, "hunter2") || !strings.Contains(js, SealedPrefix) {
+		t.Errorf("prepared config = %s, want the password sealed", js)
+	}
+	// What the node does on receipt: parse, seal again (kept), open.
+	c, err := Parse([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Seal("t1", c)
+	if err != nil || stored.DataSourceConfigs[0].Password != c.DataSourceConfigs[0].Password {
+		t.Fatalf("node's Seal of a prepared config: %v, %v", stored, err)
+	}
+	opened, err := s.Open("t1", stored)
+	plain, _ := Parse(raw)
+	if err != nil || !reflect.DeepEqual(opened, plain) || opened.Digest() != plain.Digest() {
+		t.Errorf("Open(prepared) = %+v, %v; want %+v", opened, err, plain)
+	}
+	// A prepared config is for its task only.
+	if _, err := s.Seal("t2", c); !errors.Is(err, ErrInvalid) {
+		t.Errorf("prepared config of t1 sealed for t2: %v", err)
+	}
+	// Without a key it stays plain (the node has no key to seal with either).
+	if js, err := PrepareCommandConfig(nil, "t1", raw); err != nil || !strings.Contains(js, `"password":"hunter2"`) {
+		t.Errorf("keyless PrepareCommandConfig = %s, %v", js, err)
+	}
+
+	for _, tt := range []struct {
+		name, id, raw string
+		is            error
+	}{
+		{"bad id", "a/b", string(raw), ErrInvalidID},
+		{"invalid config", "t1", `{"taskType":"X","password":"hunter2"}`, ErrInvalid},
+		{"too large", "t1", strings.Repeat(" ", MaxConfigBytes+1), ErrInvalid},
+		{"sealed elsewhere", "t2", js, ErrInvalid},
+	} {
+		_, err := PrepareCommandConfig(s, tt.id, []byte(tt.raw))
+		if !errors.Is(err, tt.is) {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.is)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: error shows the password: %v", tt.name, err)
+		}
 	}
 }
 
@@ -258,6 +447,10 @@ func TestDigest(t *testing.T) {
 	raw := &Config{TaskType: TypeDatagen}
 	if raw.Digest() != c.Digest() {
 		t.Error("digest of an unparsed config differs from the parsed one")
+	}
+	// A default rate is the same config as that rate written out.
+	if digest(`{"taskType":"DATAGEN","datagen":{"rate":0}}`) != digest(fmt.Sprintf(`{"taskType":"DATAGEN","datagen":{"rate":%d}}`, DefaultDatagenRate)) {
+		t.Error("datagen rate 0 and the default rate differ")
 	}
 
 	// The keyed digest: stable, key-dependent, different from the plain one.

@@ -4,13 +4,18 @@
 // the id rules for tasks. It is a wire type with no I/O.
 //
 // Parse decodes strictly (an unknown or misspelt field is an error, not a
-// silently ignored setting), applies the defaults and validates; every error
-// names the field path and the bad value, never a password. Digest says
-// whether two configs are the same (a start with an unchanged config is a
-// no-op, a changed one restarts the task). A Sealer encrypts the passwords
-// (AES-256-GCM under DATAINGEST_SECRET_KEY) before a config is stored in
-// Redis and decrypts them when a node loads it; Redacted is the form for
-// logs, API responses and CLI output. TableFilter is the cdcTables selection.
+// silently ignored setting), applies the defaults and validates against the
+// limits of limits.go (at most MaxConfigBytes of JSON, bounded lengths,
+// counts and rates); every error names the field path, the limit and the bad
+// value (cut short), never a password. Digest says whether two configs are
+// the same (a start with an unchanged config is a no-op, a changed one
+// restarts the task). A Sealer encrypts the passwords (AES-256-GCM under
+// DATAINGEST_SECRET_KEY, each bound to its task id and endpoint) before a
+// config is stored in Redis, PrepareCommandConfig before a producer XADDs
+// it, and decrypts them when a node loads it. Redacted is the form for
+// logs, API responses and CLI output; RedactJSON and RedactCommand the form
+// of a rejected command in P:deadletter, which keeps only the values of
+// known non-secret fields. TableFilter is the cdcTables selection.
 package task
 
 import (
@@ -86,24 +91,25 @@ const (
 
 // Config is one task's configuration, as JSON.
 type Config struct {
-	// TaskName is a free label for humans, at most 256 characters.
+	// TaskName is a free label for humans, at most MaxTaskNameChars
+	// characters.
 	TaskName string `json:"taskName,omitempty"`
 	// TaskType is TypeMySQLCDC or TypeDatagen; required.
 	TaskType Type `json:"taskType"`
 	// DataSourceConfigs are the endpoints of one logical source, primary
 	// first; later entries are replicas to fall back to (by GTID). At least
-	// one for MYSQL_CDC, none for DATAGEN.
+	// one for MYSQL_CDC, none for DATAGEN; at most MaxDataSources.
 	DataSourceConfigs []DataSource `json:"dataSourceConfigs,omitempty"`
 	// CDCTables select the tables: "db.table" or "db.*" (see TableFilter).
 	// At least one for MYSQL_CDC; optional for DATAGEN, whose source decides
-	// what they mean.
+	// what they mean. At most MaxCDCTables.
 	CDCTables []string `json:"cdcTables,omitempty"`
 	// SnapshotMode defaults to SnapshotInitial.
 	SnapshotMode SnapshotMode `json:"snapshotMode,omitempty"`
 	// Format defaults to FormatMsgpack.
 	Format Format `json:"format,omitempty"`
 	// OutputMaxLen is the length of the output stream at which Overflow
-	// applies; 0 = unlimited.
+	// applies; 0 = unlimited, at most MaxOutputMaxLen.
 	OutputMaxLen int64 `json:"outputMaxLen,omitempty"`
 	// Overflow defaults to OverflowBlock. OverflowTrim needs OutputMaxLen > 0.
 	Overflow Overflow `json:"overflow,omitempty"`
@@ -120,8 +126,10 @@ type DataSource struct {
 	Host     string `json:"host"`
 	Port     int    `json:"port"`
 	Username string `json:"username"`
-	// Password is plain text, "enc:v1:..." when sealed, "******" when
-	// redacted. Never put it in an error or a log line.
+	// Password is plain text (at most MaxPasswordBytes), SealedPrefix+...
+	// when sealed (LegacySealedPrefix+... when sealed by a version before
+	// the binding), "******" when redacted. Never put it in an error or a
+	// log line.
 	Password string `json:"password,omitempty"`
 	Flavor   Flavor `json:"flavor,omitempty"`
 	// SSLMode is how the task uses TLS to this server, as the MySQL
@@ -161,17 +169,23 @@ func (d DataSource) GoString() string { return d.String() }
 
 // Datagen configures the synthetic source.
 type Datagen struct {
-	// Rate is rows per second; 0 = as fast as possible.
+	// Rate is rows per second, 1 to MaxDatagenRate; 0 (or absent) is
+	// DefaultDatagenRate, filled in by SetDefaults.
 	Rate int64 `json:"rate"`
-	// Total is the number of rows after which the task stops producing;
-	// 0 = unlimited.
+	// Total is the number of rows after which the task stops producing,
+	// at most MaxDatagenTotal; 0 = no end.
 	Total int64 `json:"total"`
 }
 
 // Parse decodes a task config strictly, applies the defaults and validates
-// it. Unknown fields (compared case-sensitively, unlike encoding/json) are
-// errors naming them. Every error is a *ValidationError matching ErrInvalid.
+// it. A document longer than MaxConfigBytes is rejected without being
+// decoded. Unknown fields (compared case-sensitively, unlike encoding/json)
+// are errors naming them. Every error is a *ValidationError matching
+// ErrInvalid.
 func Parse(data []byte) (*Config, error) {
+	if len(data) > MaxConfigBytes {
+		return nil, invalid("", fmt.Sprintf("task config is %d bytes, the most is %d", len(data), MaxConfigBytes))
+	}
 	if err := checkFields(data); err != nil {
 		return nil, err
 	}
@@ -187,7 +201,8 @@ func Parse(data []byte) (*Config, error) {
 }
 
 // SetDefaults fills the fields whose empty value means a default:
-// SnapshotMode, Format, Overflow, and Datagen for a DATAGEN task.
+// SnapshotMode, Format, Overflow, and Datagen (with its Rate) for a DATAGEN
+// task.
 func (c *Config) SetDefaults() {
 	if c.SnapshotMode == "" {
 		c.SnapshotMode = SnapshotInitial
@@ -200,6 +215,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.TaskType == TypeDatagen && c.Datagen == nil {
 		c.Datagen = &Datagen{}
+	}
+	if c.Datagen != nil && c.Datagen.Rate == 0 {
+		c.Datagen.Rate = DefaultDatagenRate
 	}
 }
 
@@ -256,7 +274,7 @@ func unknownFields(path string, obj map[string]json.RawMessage, t reflect.Type) 
 		if slices.Contains(known, k) {
 			continue
 		}
-		msg := fmt.Sprintf("unknown field %q", k)
+		msg := "unknown field " + quote(k)
 		if guess := closest(k, known); guess != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", guess)
 		}
@@ -278,9 +296,13 @@ func jsonNames(t reflect.Type) []string {
 }
 
 // closest is the name in names that s most likely misspells (same letters in
-// another case, or at most two edits away), or "".
+// another case, or at most two edits away), or "". Names much longer than
+// any field are no misspelling, and are not compared.
 func closest(s string, names []string) string {
 	best, bestDist := "", 3
+	if len(s) > 64 {
+		return ""
+	}
 	for _, n := range names {
 		if strings.EqualFold(s, n) {
 			return n
@@ -324,9 +346,9 @@ func decodeError(err error) error {
 	case errors.As(err, &syn):
 		return invalid("", fmt.Sprintf("invalid JSON at byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: ")))
 	case errors.As(err, &typ) && typ.Field == "":
-		return invalid("", fmt.Sprintf("task config is a JSON %s, want an object", typ.Value))
+		return invalid("", fmt.Sprintf("task config is a JSON %s, want an object", cut(typ.Value, maxEcho)))
 	case errors.As(err, &typ):
-		return invalid(typ.Field, fmt.Sprintf("want %s, got %s", typeName(typ.Type), typ.Value))
+		return invalid(cut(typ.Field, maxEcho), fmt.Sprintf("want %s, got %s", typeName(typ.Type), cut(typ.Value, maxEcho)))
 	default:
 		return invalid("", "invalid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
 	}

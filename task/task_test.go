@@ -3,6 +3,7 @@ package task
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -79,7 +80,7 @@ func TestParse(t *testing.T) {
 			name: "datagen defaults",
 			in:   `{"taskType":"DATAGEN"}`,
 			want: Config{TaskType: TypeDatagen, SnapshotMode: SnapshotInitial, Format: FormatMsgpack,
-				Overflow: OverflowBlock, Datagen: &Datagen{}},
+				Overflow: OverflowBlock, Datagen: &Datagen{Rate: DefaultDatagenRate}},
 		},
 		{
 			name: "datagen",
@@ -221,8 +222,48 @@ func TestParseErrors(t *testing.T) {
 		{"overflow", valid(`"overflow":"drop"`), `overflow: unknown policy "drop" (want block or trim)`},
 		{"trim without max len", valid(`"overflow":"trim"`), `overflow: "trim" needs outputMaxLen > 0 (0 = unlimited, nothing to trim to)`},
 		{"datagen with data source", `{"taskType":"DATAGEN",` + ds + `}`, `dataSourceConfigs: DATAGEN takes no data source`},
-		{"datagen rate", `{"taskType":"DATAGEN","datagen":{"rate":-1}}`, `datagen.rate: -1 is negative (0 = as fast as possible)`},
-		{"datagen total", `{"taskType":"DATAGEN","datagen":{"total":-2}}`, `datagen.total: -2 is negative (0 = unlimited)`},
+		{"datagen rate", `{"taskType":"DATAGEN","datagen":{"rate":-1}}`,
+			`datagen.rate: -1 is out of range (want 1 to 1000000 rows per second; 0 or absent = 1000)`},
+		{"datagen rate too high", `{"taskType":"DATAGEN","datagen":{"rate":1000001}}`,
+			`datagen.rate: 1000001 is out of range (want 1 to 1000000 rows per second; 0 or absent = 1000)`},
+		{"datagen rate max int", `{"taskType":"DATAGEN","datagen":{"rate":9223372036854775807}}`,
+			`datagen.rate: 9223372036854775807 is out of range (want 1 to 1000000 rows per second; 0 or absent = 1000)`},
+		{"datagen total", `{"taskType":"DATAGEN","datagen":{"total":-2}}`, `datagen.total: -2 is out of range (want 0 to 1000000000000 rows; 0 = no end)`},
+		{"datagen total too high", `{"taskType":"DATAGEN","datagen":{"total":1000000000001}}`,
+			`datagen.total: 1000000000001 is out of range (want 0 to 1000000000000 rows; 0 = no end)`},
+		// Limits.
+		{"config too large", `{"taskType":"DATAGEN","taskName":"` + strings.Repeat("x", MaxConfigBytes-35) + `"}`,
+			`task config is 1048577 bytes, the most is 1048576`},
+		{"config at the size limit is decoded", `{"taskType":"DATAGEN","taskName":"` + strings.Repeat("x", MaxConfigBytes-36) + `"}`,
+			`taskName: is 1048540 characters long, the most is 256`},
+		{"too many data sources", valid(`"dataSourceConfigs":[` + strings.Repeat(`{"host":"db","port":3306,"username":"u"},`, 16) + `{"host":"db","port":0,"username":"u"}]`),
+			`dataSourceConfigs: has 17 entries, the most is 16`},
+		{"too many tables", valid(`"cdcTables":[` + strings.Repeat(`"a.b",`, 1024) + `"bad"]`), `cdcTables: has 1025 entries, the most is 1024`},
+		{"host too long", valid(`"dataSourceConfigs":[{"host":"` + strings.Repeat("h", 256) + `","port":3306,"username":"u"}]`),
+			`dataSourceConfigs[0].host: is 256 bytes long, the most is 255`},
+		{"host characters", valid(`"dataSourceConfigs":[{"host":"db/x<y>","port":3306,"username":"u"}]`),
+			`dataSourceConfigs[0].host: "db/x<y>" is not a host name or IP address (want letters, digits, '-', '_' and '.')`},
+		{"username too long", valid(`"dataSourceConfigs":[{"host":"db","port":3306,"username":"` + strings.Repeat("u", 257) + `"}]`),
+			`dataSourceConfigs[0].username: is 257 bytes long, the most is 256`},
+		{"password too long", valid(`"dataSourceConfigs":[{"host":"db","port":3306,"username":"u","password":"hunter2` + strings.Repeat("p", 1018) + `"}]`),
+			`dataSourceConfigs[0].password: is 1025 bytes long, the most is 1024`},
+		{"sealed password too long", valid(`"dataSourceConfigs":[{"host":"db","port":3306,"username":"u","password":"enc:v2:` + strings.Repeat("AAAA", 352) + `"}]`),
+			`dataSourceConfigs[0].password: is sealed and 1415 bytes long, the most is 1411 (a plain text of 1024)`},
+		{"ssl ca too long", valid(`"dataSourceConfigs":[{"host":"db","port":3306,"username":"u","sslMode":"VERIFY_CA","sslCa":"/` + strings.Repeat("c", 1024) + `"}]`),
+			`dataSourceConfigs[0].sslCa: is 1025 bytes long, the most is 1024`},
+		{"output max len too large", valid(`"outputMaxLen":1000000001`), `outputMaxLen: 1000000001 is too large, the most is 1000000000 (0 = unlimited)`},
+		// Echoed values are cut short.
+		{"long unknown field", valid(`"` + strings.Repeat("k", 200) + `":1`), `unknown field "` + strings.Repeat("k", 128) + `"... (200 bytes)`},
+		{"long task type", valid(`"taskType":"` + strings.Repeat("T", 1000) + `"`),
+			`taskType: unknown type "` + strings.Repeat("T", 128) + `"... (1000 bytes) (want MYSQL_CDC or DATAGEN)`},
+		{"long table", valid(`"cdcTables":["` + strings.Repeat("t", 300) + `"]`),
+			`cdcTables[0]: "` + strings.Repeat("t", 128) + `"... (300 bytes) is not db.table or db.*`},
+		{"long host", valid(`"dataSourceConfigs":[{"host":"a:` + strings.Repeat("h", 200) + `","port":3306,"username":"u"}]`),
+			`dataSourceConfigs[0].host: "a:` + strings.Repeat("h", 126) + `"... (202 bytes) is not a host name or IP address (the port is its own field)`},
+		{"long number", valid(`"dataSourceConfigs":[{"host":"db","port":1` + strings.Repeat("0", 300) + `,"username":"u"}]`),
+			`dataSourceConfigs.port: want an integer, got number 1` + strings.Repeat("0", 120)},
+		{"many problems", valid(`"cdcTables":[` + strings.Repeat(`"x",`, 24) + `"x"]`),
+			manyTables(20) + `and 5 more problems`},
 		{"several problems", valid(`"format":"xml","outputMaxLen":-1,"cdcTables":["x"]`),
 			`cdcTables[0]: "x" is not db.table or db.*; format: unknown format "xml" (want msgpack or json); outputMaxLen: -1 is negative (0 = unlimited)`},
 	}
@@ -230,10 +271,10 @@ func TestParseErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Parse([]byte(tt.in))
 			if err == nil {
-				t.Fatalf("Parse(%s) = %+v, want error %q", tt.in, c, tt.want)
+				t.Fatalf("Parse(%s) = %+v, want error %q", cut(tt.in, 300), c, tt.want)
 			}
 			if got := err.Error(); got != tt.want {
-				t.Errorf("Parse(%s):\n got %s\nwant %s", tt.in, got, tt.want)
+				t.Errorf("Parse(%s):\n got %s\nwant %s", cut(tt.in, 300), got, tt.want)
 			}
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("errors.Is(%v, ErrInvalid) = false", err)
@@ -247,6 +288,14 @@ func TestParseErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func manyTables(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `cdcTables[%d]: "x" is not db.table or db.*; `, i)
+	}
+	return b.String()
 }
 
 func TestValidateAcceptsEmptyDefaults(t *testing.T) {
