@@ -246,7 +246,7 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 		if err != nil {
 			return reject("config of task %s: %v", id, err)
 		}
-		sc, err := c.cfg.Sealer.Seal(cfg)
+		sc, err := c.cfg.Sealer.Seal(id, cfg)
 		if err != nil {
 			return reject("sealing config of task %s: %v", id, err)
 		}

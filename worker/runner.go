@@ -304,7 +304,7 @@ func (r *runner) session(ctx context.Context) error {
 	r.mu.Lock()
 	r.gen = sc.Desired.Gen
 	r.mu.Unlock()
-	cfg, err := r.t.openConfig(sc.Config)
+	cfg, err := r.t.openConfig(r.id, sc.Config)
 	if err != nil {
 		return source.Permanent(err)
 	}
@@ -459,12 +459,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// openConfig decodes a stored config and unseals its passwords.
-func (t *Tasks) openConfig(stored string) (*task.Config, error) {
+// openConfig decodes the stored config of task id and unseals its passwords.
+func (t *Tasks) openConfig(id, stored string) (*task.Config, error) {
 	var c task.Config
 	if err := json.Unmarshal([]byte(stored), &c); err != nil {
 		return nil, fmt.Errorf("stored config is not valid JSON: %w", err)
 	}
 	c.SetDefaults()
-	return t.cfg.Sealer.Open(&c)
+	return t.cfg.Sealer.Open(id, &c)
 }
