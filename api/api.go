@@ -80,6 +80,9 @@ const shutdownTimeout = 3 * time.Second
 type Config struct {
 	Addr  string
 	Token string // empty: no authentication
+	// Sealer seals the passwords of task configs before they are queued
+	// (nil or keyless: they are queued as given).
+	Sealer *task.Sealer
 
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -225,11 +228,12 @@ func (s *Server) command(cmd string, withConfig bool) http.Handler {
 				return
 			}
 			if len(strings.TrimSpace(string(body))) > 0 {
-				if _, err := task.Parse(body); err != nil {
+				cfg, err := task.PrepareCommandConfig(s.cfg.Sealer, id, body)
+				if err != nil {
 					writeError(w, http.StatusBadRequest, err.Error())
 					return
 				}
-				fields["config"] = string(body)
+				fields["config"] = cfg
 			}
 		}
 		entry, err := s.store.Publish(r.Context(), fields)

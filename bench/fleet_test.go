@@ -55,7 +55,7 @@ func (f *benchFleet) startTasks(n int, datagen string) []string {
 }
 
 func (f *benchFleet) owner(id string) string {
-	h, _ := f.st.LockHolder(context.Background(), id)
+	h, _ := f.st.LockHolder(context.Background(), id, time.Minute)
 	return store.LockOwner(h)
 }
 

@@ -40,6 +40,7 @@ func NewMonitor(cfg MonitorConfig, st *store.Store, fleet *Fleet, adopt func(con
 
 // Run monitors until ctx ends.
 func (m *Monitor) Run(ctx context.Context) error {
+	m.checkEviction(ctx)
 	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()
 	for {
@@ -52,8 +53,13 @@ func (m *Monitor) Run(ctx context.Context) error {
 	}
 }
 
+// commandsKept is how many of the newest command entries the stream keeps
+// for inspection, beyond the pending and undelivered ones (CONTRACT.md).
+const commandsKept = 1000
+
 // Once runs one round of the monitor.
 func (m *Monitor) Once(ctx context.Context) {
+	m.checkEviction(ctx)
 	if err := m.reclaim(ctx); err != nil && ctx.Err() == nil {
 		m.log.Warn().Err(err).Msg("reclaiming orphaned tasks")
 	}
@@ -63,8 +69,22 @@ func (m *Monitor) Once(ctx context.Context) {
 	if err := m.balance(ctx); err != nil && ctx.Err() == nil {
 		m.log.Warn().Err(err).Msg("balancing")
 	}
-	if err := m.store.TrimCommands(ctx, 1000); err != nil && ctx.Err() == nil {
+	if _, err := m.store.TrimCommands(ctx, commandsKept); err != nil && ctx.Err() == nil {
 		m.log.Warn().Err(err).Msg("trimming the command stream")
+	}
+}
+
+// checkEviction warns, every round, while Redis may evict keys.
+func (m *Monitor) checkEviction(ctx context.Context) {
+	e, err := m.store.EvictionPolicy(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Debug().Err(err).Msg("reading Redis's eviction policy")
+		}
+		return
+	}
+	if p := e.Problem(); p != "" {
+		m.log.Error().Str("maxmemory_policy", e.Policy).Int64("maxmemory", e.MaxBytes).Msg(p)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -263,7 +264,7 @@ func (s *Store) tasks(ctx context.Context, ids []string) ([]TaskInfo, error) {
 			Position: status["position"], Error: status["error"], UpdatedAt: toInt(status["updated_at"]),
 		}
 		if len(problems) > 0 {
-			if t.Error != "" {
+			if t.Error != "" && !slices.Contains(problems, t.Error) {
 				problems = append(problems, t.Error)
 			}
 			t.Error = strings.Join(problems, "; ")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -265,4 +266,40 @@ func (s *Store) ServerID(ctx context.Context, task string) (uint32, error) {
 		return 0, fmt.Errorf("reading server id of task %s: %w", task, err)
 	}
 	return uint32(v), nil
+}
+
+// markLostScript records a lost lease in a task's status, if the status
+// still names the node that lost it (the new owner writes its own).
+//
+// KEYS[1] P:task:status:{ID}
+// ARGV[1] node, ARGV[2] state, ARGV[3] error, ARGV[4] now, ms
+// Returns 1 written, 0 the status names another node.
+var markLostScript = redis.NewScript(`
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then return 0 end
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'error', ARGV[3], 'updated_at', ARGV[4])
+return 1
+`)
+
+// MarkLeaseLost records state and errMsg in task's status if the status
+// still names node: node lost the lease and writes nothing.
+func (s *Store) MarkLeaseLost(ctx context.Context, task, node, state, errMsg string) error {
+	if err := markLostScript.Run(ctx, s.rdb, []string{s.keys.TaskStatus(task)}, node, state, errMsg, s.nowMs()).Err(); err != nil {
+		return fmt.Errorf("recording the lost lease of task %s: %w", task, err)
+	}
+	return nil
+}
+
+// Written returns the events task's status counts and the entries its
+// output stream holds: both above zero means the task has written before.
+func (s *Store) Written(ctx context.Context, task string) (events, entries int64, err error) {
+	ev, err := s.rdb.HGet(ctx, s.keys.TaskStatus(task), "events").Result()
+	if err != nil && !errors.Is(err, redis.Nil) && !IsWrongType(err) {
+		return 0, 0, fmt.Errorf("reading status of task %s: %w", task, err)
+	}
+	n, err := s.rdb.XLen(ctx, s.keys.TaskEvents(task)).Result()
+	if err != nil && !IsWrongType(err) {
+		return 0, 0, fmt.Errorf("reading the output of task %s: %w", task, err)
+	}
+	return toInt(ev), n, nil
 }

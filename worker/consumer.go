@@ -41,6 +41,9 @@ type Consumer struct {
 	// applying serializes commands: the consumer's loop and the monitor's
 	// reclaims (Adopt) must not act on one entry, or one task, at once.
 	applying sync.Mutex
+
+	lastSeen string // newest entry read from ">", where a lost group restarts; Run's goroutine only
+	failures int    // failed reads in a row; Run's goroutine only
 }
 
 // NewConsumer returns the command consumer of a node.
@@ -78,11 +81,21 @@ func (c *Consumer) Run(ctx context.Context) error {
 	lastInbox := time.Now()
 	for ctx.Err() == nil {
 		cmds, err := c.store.ReadCommands(ctx, c.cfg.NodeID, ">", 16, c.inboxEvery())
+		if errors.Is(err, store.ErrNoGroup) || errors.Is(err, store.ErrDamagedKey) {
+			err = c.repairGroup(ctx, err)
+		}
 		if err != nil {
 			c.fail(ctx, delay, err)
 			continue
 		}
 		delay.reset()
+		if c.failures > 0 {
+			c.log.Info().Int("failures", c.failures).Msg("reading commands again")
+			c.failures = 0
+		}
+		if len(cmds) > 0 {
+			c.lastSeen = cmds[len(cmds)-1].ID
+		}
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		c.Apply(actx, cmds, fresh)
 		if time.Since(lastInbox) >= c.inboxEvery() {
@@ -106,8 +119,29 @@ func (c *Consumer) fail(ctx context.Context, delay *backoff, err error) {
 		return
 	}
 	wait := delay.next()
-	c.log.Warn().Err(err).Dur("retry_in", wait).Msg("reading commands")
+	c.failures++
+	logRepeated(c.log, c.failures, err, "reading commands")
 	_ = sleepCtx(ctx, wait)
+}
+
+// repairGroup brings back a command stream or group that was deleted or
+// evicted (or a stream key overwritten with another type): the group
+// restarts after the newest entry this node read, so that commands added
+// since are delivered and older ones are not applied again (a command older
+// than one applied already is ignored anyway). The start entries of tasks
+// running here went with the group; Tasks gives them new ones.
+func (c *Consumer) repairGroup(ctx context.Context, cause error) error {
+	after := c.lastSeen
+	if after == "" {
+		after = "0"
+	}
+	c.log.Error().Err(cause).Str("after", after).
+		Msg("the command stream or its group is gone (deleted, or evicted by Redis): recreating it")
+	if err := c.store.EnsureGroupAfter(ctx, after); err != nil {
+		return err
+	}
+	c.tasks.LostEntries()
+	return nil
 }
 
 // inbox applies the pending list when it holds more entries than this
@@ -168,12 +202,13 @@ func (c *Consumer) apply(ctx context.Context, cmd store.Command, from origin) {
 	result := "ok"
 	switch {
 	case err == nil:
-	case errors.Is(err, errRejected):
+	case errors.Is(err, errRejected), errors.Is(err, store.ErrDamagedKey):
+		// A damaged key of the task (its config of another type) is no
+		// passing trouble: retrying cannot help, so the command is
+		// rejected, naming the key.
 		result = "deadletter"
 		log.Warn().Err(err).Msg("command rejected")
-		if raw, ok := cmd.Fields["config"]; ok {
-			cmd.Fields["config"] = task.RedactJSON(raw)
-		}
+		cmd.Fields = task.RedactCommand(cmd.Fields)
 		if err := c.store.DeadLetter(ctx, c.cfg.NodeID, cmd, err); err != nil {
 			log.Error().Err(err).Msg("dead-lettering command")
 		}
@@ -250,11 +285,17 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 		if err != nil {
 			return reject("sealing config of task %s: %v", id, err)
 		}
+		// The digest is of the plain config: a config sealed by the CLI
+		// or the API differs each time it is sealed.
+		plain, err := c.cfg.Sealer.Open(id, sc)
+		if err != nil {
+			return reject("config of task %s: %v", id, err)
+		}
 		b, err := json.Marshal(sc)
 		if err != nil {
 			return reject("encoding config of task %s: %v", id, err)
 		}
-		sealed, digest, name, typ = string(b), c.cfg.Sealer.Digest(cfg), cfg.TaskName, string(cfg.TaskType)
+		sealed, digest, name, typ = string(b), c.cfg.Sealer.Digest(plain), cfg.TaskName, string(cfg.TaskType)
 	}
 	changed, gen, err := c.store.PutConfig(ctx, cmd.ID, id, sealed, digest, name, typ, restart)
 	if errors.Is(err, store.ErrNoConfig) {
@@ -298,7 +339,7 @@ func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from o
 		// Handing over. A task this node holds the lock of leaves with the
 		// hand-over (or, should that fail, by reclaim); the entry stays.
 		// Any other start goes back on the stream for another node.
-		holder, err := c.store.LockHolder(ctx, id)
+		holder, err := c.store.LockHolder(ctx, id, c.cfg.FailoverTimeout)
 		if err != nil {
 			return err
 		}
@@ -315,7 +356,7 @@ func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from o
 		}
 		return c.ack(ctx, cmd.ID)
 	}
-	holder, err := c.store.LockHolder(ctx, id)
+	holder, err := c.store.LockHolder(ctx, id, c.cfg.FailoverTimeout)
 	if err != nil {
 		return err
 	}
@@ -436,7 +477,7 @@ func (c *Consumer) failover(ctx context.Context, cmd store.Command, id string, l
 	}
 	log.Info().Msg("failover requested")
 	if !c.tasks.Poke(id) {
-		holder, err := c.store.LockHolder(ctx, id)
+		holder, err := c.store.LockHolder(ctx, id, c.cfg.FailoverTimeout)
 		if err != nil {
 			return err
 		}

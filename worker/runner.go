@@ -53,7 +53,9 @@ const (
 type runner struct {
 	t     *Tasks
 	id    string
-	entry string // the start entry kept pending on this node
+	entry string // the start entry kept pending on this node; guarded by t.mu
+	// entryClean: entry is known to carry no config; guarded by t.mu.
+	entryClean bool
 	lease store.Lease
 	log   zerolog.Logger
 
@@ -145,12 +147,21 @@ func (r *runner) run(ctx context.Context) {
 				return
 			}
 			continue
-		case errors.Is(cause, errDeleteRequested), errors.Is(cause, store.ErrUnknownTask):
+		case errors.Is(cause, errDeleteRequested):
 			r.delete(ctx)
 			r.outcome = outcomeDeleted
 			return
+		case errors.Is(cause, store.ErrUnknownTask):
+			// The config key vanished without a delete command (DEL by
+			// hand, or evicted): the checkpoint and history stay for a
+			// start that brings the config back.
+			r.log.Error().Err(cause).Msg("task failed: its config is gone")
+			r.finish(ctx, StateFailed, cause.Error()+"; send start with the config to resume from the checkpoint", "")
+			r.outcome = outcomeFailed
+			return
 		case errors.Is(cause, store.ErrLeaseLost):
 			r.log.Warn().Err(cause).Msg("lost the task's lease: stopped writing")
+			r.markLost(cause)
 			r.outcome = outcomeLost
 			return
 		case errors.Is(cause, errMoveRequested):
@@ -198,11 +209,23 @@ func (r *runner) delete(ctx context.Context) {
 }
 
 func (r *runner) ackEntry(ctx context.Context) {
-	if r.entry == "" {
+	entry := r.t.entryOf(r)
+	if entry == "" {
 		return
 	}
-	if _, err := r.t.store.AckOwned(ctx, r.t.cfg.NodeID, r.entry); err != nil {
-		r.log.Warn().Err(err).Str("entry", r.entry).Msg("acknowledging the start entry")
+	if _, err := r.t.store.AckOwned(ctx, r.t.cfg.NodeID, entry); err != nil {
+		r.log.Warn().Err(err).Str("entry", entry).Msg("acknowledging the start entry")
+	}
+}
+
+// markLost records in the status, unless another node has taken the task
+// meanwhile, that this node no longer runs it: a status must not say
+// RUNNING for a task nobody writes.
+func (r *runner) markLost(cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := r.t.store.MarkLeaseLost(ctx, r.id, r.t.cfg.NodeID, StateRetrying, cause.Error()); err != nil {
+		r.log.Debug().Err(err).Msg("recording the lost lease in the status")
 	}
 }
 
@@ -252,6 +275,12 @@ func (r *runner) keepLease(ctx context.Context) {
 		}
 		renewed = time.Now()
 		r.t.metrics.leaseRenewals.Inc()
+		if d.Config != nil {
+			// The config key is gone or damaged: the session ends and
+			// the next one reports why.
+			r.interrupt(d.Config)
+			continue
+		}
 		r.mu.Lock()
 		gen := r.gen
 		r.mu.Unlock()
@@ -292,6 +321,9 @@ func (r *runner) handOff(ctx context.Context) {
 func (r *runner) session(ctx context.Context) error {
 	st := r.t.store
 	sc, err := st.LoadConfig(ctx, r.id)
+	if errors.Is(err, store.ErrUnknownTask) {
+		return fmt.Errorf("config key %s is missing (deleted, or evicted by Redis): %w", st.Keys().TaskConfig(r.id), err)
+	}
 	if err != nil {
 		return err
 	}
@@ -319,6 +351,19 @@ func (r *runner) session(ctx context.Context) error {
 	from, err := source.ParseCheckpoint(offset)
 	if err != nil {
 		return source.Permanent(fmt.Errorf("stored checkpoint of task %s: %w", r.id, err))
+	}
+	if len(offset) == 0 {
+		// No checkpoint: a new task, or one whose checkpoint was lost.
+		// Starting over would write every change again.
+		events, entries, err := st.Written(ctx, r.id)
+		if err != nil {
+			return err
+		}
+		if events > 0 && entries > 0 {
+			return source.Permanent(fmt.Errorf("checkpoint key %s is missing (deleted, or evicted by Redis) while the task "+
+				"has written %d events (%d in its output): starting over would write them again; to start over on purpose, "+
+				"delete the task and start it again", st.Keys().TaskOffset(r.id), events, entries))
+		}
 	}
 	batches, _ := strconv.ParseInt(offset["batch"], 10, 64)
 	codec, err := events.NewCodec(string(cfg.Format))
@@ -415,6 +460,16 @@ func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter)
 				return context.Cause(ctx)
 			case errors.Is(err, store.ErrLeaseLost), errors.Is(err, store.ErrCheckpointMoved):
 				return err
+			case errors.Is(err, store.ErrDamagedKey):
+				wait := delay.next()
+				failures++
+				logRepeated(r.log, failures, err, "writing a batch: a key of the task is damaged; retrying until it is repaired")
+				if failures == 1 || failures%100 == 0 {
+					r.setStatus(ctx, "state", StateRetrying, "error", err.Error()+": fix or delete the key")
+				}
+				if err := sleepCtx(ctx, wait); err != nil {
+					return context.Cause(ctx)
+				}
 			case errors.Is(err, store.ErrBackpressure):
 				if !blocked {
 					blocked = true
@@ -428,6 +483,11 @@ func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter)
 				wait := delay.next()
 				failures++
 				logRepeated(r.log, failures, err, "writing a batch; retrying with backoff")
+				if failures == 1 || failures%100 == 0 {
+					// Redis refused the write (out of memory, say):
+					// the status says so when Redis takes that.
+					r.setStatus(ctx, "state", StateRetrying, "error", err.Error())
+				}
 				if err := sleepCtx(ctx, wait); err != nil {
 					return context.Cause(ctx)
 				}
@@ -466,5 +526,11 @@ func (t *Tasks) openConfig(id, stored string) (*task.Config, error) {
 		return nil, fmt.Errorf("stored config is not valid JSON: %w", err)
 	}
 	c.SetDefaults()
+	// A config stored by an earlier version may break limits this one
+	// enforces (a DATAGEN rate of 2^63-1, say): it fails the task rather
+	// than flood Redis.
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("stored config: %w", err)
+	}
 	return t.cfg.Sealer.Open(id, &c)
 }

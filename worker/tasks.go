@@ -49,7 +49,8 @@ type Tasks struct {
 	runCancel context.CancelFunc
 	drained   chan struct{}
 
-	touchFailures int // failed refreshes in a row; Run's goroutine only
+	touchFailures int           // failed refreshes in a row; Run's goroutine only
+	recheck       chan struct{} // refresh now: the command group was recreated
 
 	mu      sync.Mutex // guards closing and runners
 	closing bool       // handing over: no new runners
@@ -74,7 +75,7 @@ func NewTasks(cfg Config, st *store.Store, placer Placer, log zerolog.Logger, m 
 	return &Tasks{
 		cfg: cfg, store: st, placer: placer, log: log, metrics: m,
 		runCtx: ctx, runCancel: cancel, drained: make(chan struct{}),
-		runners: map[string]*runner{},
+		runners: map[string]*runner{}, recheck: make(chan struct{}, 1),
 	}
 }
 
@@ -109,6 +110,17 @@ func (t *Tasks) OwnsEntry(entry string) bool {
 	}
 	return false
 }
+
+// entryOf returns r's start entry, which Tasks may replace (rehold).
+func (t *Tasks) entryOf(r *runner) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return r.entry
+}
+
+// LostEntries tells Tasks that the command group was recreated, so the
+// start entries of its tasks are gone: it gives them new ones at once.
+func (t *Tasks) LostEntries() { signal(t.recheck) }
 
 // Drained is closed once Run has handed every task over.
 func (t *Tasks) Drained() <-chan struct{} { return t.drained }
@@ -241,7 +253,7 @@ func (t *Tasks) finishMove(r *runner) {
 		t.log.Warn().Err(err).Str("task", r.id).Msg("releasing lease to move task")
 		return // the entry stays here; the inbox scan retries the task
 	}
-	if _, err := t.store.GiveEntry(ctx, r.entry, t.cfg.NodeID, to); err != nil {
+	if _, err := t.store.GiveEntry(ctx, t.entryOf(r), t.cfg.NodeID, to); err != nil {
 		t.log.Warn().Err(err).Str("task", r.id).Str("to", to).Msg("giving start entry")
 		return
 	}
@@ -261,25 +273,87 @@ func (t *Tasks) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 			t.refresh(ctx)
+		case <-t.recheck:
+			t.refresh(ctx)
 		}
 	}
 }
 
-// refresh resets the idle time of the running tasks' start entries.
+// refresh resets the idle time of the running tasks' start entries, and
+// replaces (rehold) those that carry a config, which may hold a password,
+// and gives an entry to tasks whose entry is gone (the command stream was
+// deleted or evicted).
 func (t *Tasks) refresh(ctx context.Context) {
 	t.mu.Lock()
 	var entries []string
+	runners := make([]*runner, 0, len(t.runners))
 	for _, r := range t.runners {
+		runners = append(runners, r)
 		if r.entry != "" {
 			entries = append(entries, r.entry)
 		}
 	}
 	t.mu.Unlock()
-	if _, err := t.store.Touch(ctx, t.cfg.NodeID, entries); err != nil && ctx.Err() == nil {
-		t.touchFailures++
-		logRepeated(t.log, t.touchFailures, err, "refreshing start entries")
-	} else {
-		t.touchFailures = 0
+	held, err := t.store.Touch(ctx, t.cfg.NodeID, entries)
+	if err != nil {
+		if ctx.Err() == nil {
+			t.touchFailures++
+			logRepeated(t.log, t.touchFailures, err, "refreshing start entries")
+		}
+		return
+	}
+	t.touchFailures = 0
+	pending := make(map[string]bool, len(held))
+	for _, id := range held {
+		pending[id] = true
+	}
+	for _, r := range runners {
+		t.mu.Lock()
+		entry, clean := r.entry, r.entryClean
+		t.mu.Unlock()
+		switch {
+		case entry == "" || !pending[entry]:
+			t.rehold(ctx, r, "", "its start entry is gone from the command stream")
+		case !clean:
+			has, err := t.store.HasConfig(ctx, entry)
+			if err != nil {
+				t.log.Debug().Err(err).Str("task", r.id).Msg("reading the start entry")
+				continue
+			}
+			if !has {
+				t.mu.Lock()
+				r.entryClean = true
+				t.mu.Unlock()
+				continue
+			}
+			t.rehold(ctx, r, entry, "replaces "+entry+", which carried the config")
+		}
+	}
+}
+
+// rehold gives r's task a fresh start entry without a config, in place
+// of held ("": r has none pending; only while r still holds the lock).
+func (t *Tasks) rehold(ctx context.Context, r *runner, held, reason string) {
+	log := r.log.With().Str("entry", held).Logger()
+	if held == "" {
+		holder, err := t.store.LockHolder(ctx, r.id, t.cfg.FailoverTimeout)
+		if err != nil || holder != r.lease.Value {
+			return // the lease keeper finds out what happened
+		}
+	}
+	id, err := t.store.Rehold(ctx, t.cfg.NodeID, held, r.id, reason)
+	switch {
+	case err == nil:
+		t.mu.Lock()
+		r.entry, r.entryClean = id, true
+		t.mu.Unlock()
+		log.Info().Str("new_entry", id).Str("why", reason).Msg("start entry replaced")
+	case errors.Is(err, store.ErrReholdLater), errors.Is(err, store.ErrNoGroup):
+		log.Debug().Err(err).Msg("replacing the start entry at the next heartbeat")
+	case errors.Is(err, store.ErrNotHeld):
+		log.Debug().Err(err).Msg("start entry moved meanwhile")
+	default:
+		log.Warn().Err(err).Msg("replacing the start entry")
 	}
 }
 
@@ -323,7 +397,7 @@ func (t *Tasks) handOver() {
 			t.log.Warn().Err(err).Str("task", r.id).Msg("releasing lease at hand-over")
 			continue
 		}
-		t.republish(ctx, r.id, r.entry, "handed over by "+t.cfg.NodeID)
+		t.republish(ctx, r.id, t.entryOf(r), "handed over by "+t.cfg.NodeID)
 	}
 	t.log.Info().Int("tasks", len(runners)).Msg("tasks handed over")
 }

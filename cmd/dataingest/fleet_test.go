@@ -63,7 +63,7 @@ func (f *fleet) publish(fields ...string) {
 func (f *fleet) owners(tasks []string) map[string]string {
 	out := map[string]string{}
 	for _, id := range tasks {
-		h, _ := f.st.LockHolder(context.Background(), id)
+		h, _ := f.st.LockHolder(context.Background(), id, time.Minute)
 		out[id] = store.LockOwner(h)
 	}
 	return out

@@ -41,6 +41,7 @@ func runMain() int {
 		return 2
 	}
 	log := newLogger(cfg.Log)
+	routeLibraryLogs(log)
 	for _, w := range cfg.Warnings() {
 		log.Warn().Msg(w)
 	}
@@ -61,6 +62,10 @@ func runMain() int {
 	}
 	defer rdb.Close()
 	st := store.New(rdb, cfg.Redis.KeyPrefix)
+	repairLog := log.With().Str("component", "repair").Str("node", cfg.Cluster.NodeID).Logger()
+	st.OnRepair(func(task, what string) {
+		repairLog.Warn().Str("task", task).Str("repaired", what).Msg("repaired a damaged or missing key")
+	})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -81,7 +86,7 @@ func runMain() int {
 	monitor := scheduler.NewMonitor(scheduler.MonitorConfig{
 		NodeID: cfg.Cluster.NodeID, Interval: cfg.Cluster.TaskMonitorInterval, FailoverTimeout: cfg.Cluster.FailoverTimeout,
 	}, st, fleet, consumer.Adopt, tasks.Move, component("monitor"))
-	server := api.New(api.Config{Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken)}, st, reg, component("api"))
+	server := api.New(api.Config{Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), Sealer: sealer}, st, reg, component("api"))
 	if err := server.Listen(); err != nil {
 		log.Error().Err(err).Str("addr", cfg.HTTP.Addr).Msg("cannot listen: DATAINGEST_HTTP_ADDR")
 		return 1
@@ -119,7 +124,9 @@ func runMain() int {
 	// HTTP API, probes and /metrics.
 	addActor(&g, server.Run)
 
-	log.Info().Str("version", version).Str("http", server.Addr()).Interface("config", cfg.Redacted()).Msg("node started")
+	log.Info().Str("version", version).Str("http", server.Addr()).Strs("redis", cfg.Redis.Addrs).
+		Interface("config", cfg.Redacted()).Msg("node started")
+	checkEviction(st, log)
 	err = g.Run()
 	var sig run.SignalError
 	if err == nil || errors.As(err, &sig) {
@@ -149,4 +156,18 @@ func newLogger(c config.Log) zerolog.Logger {
 		l = zerolog.New(os.Stderr)
 	}
 	return l.Level(level).With().Timestamp().Logger()
+}
+
+// checkEviction says at start whether Redis may evict keys (the monitor
+// says it again every interval, /readyz all along).
+func checkEviction(st *store.Store, log zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	e, err := st.EvictionPolicy(ctx)
+	switch {
+	case err != nil:
+		log.Warn().Err(err).Msg("cannot read Redis's eviction policy (INFO memory)")
+	case e.Evicts():
+		log.Error().Str("maxmemory_policy", e.Policy).Int64("maxmemory", e.MaxBytes).Msg(e.Problem())
+	}
 }

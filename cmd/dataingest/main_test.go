@@ -101,7 +101,7 @@ func TestSIGTERMHandsOverAndExitsZero(t *testing.T) {
 	if pending.Count != 0 {
 		t.Errorf("%d entries still pending after hand-over", pending.Count)
 	}
-	lock, _ := st.LockHolder(ctx, "dg")
+	lock, _ := st.LockHolder(ctx, "dg", time.Minute)
 	if lock != "" {
 		t.Errorf("lock still held by %q after hand-over", lock)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/dataingest/dataingest/internal/testenv"
 	"github.com/dataingest/dataingest/store"
+	"github.com/dataingest/dataingest/task"
 )
 
 // TestTLSAndPasswordToRedis runs a node against a Redis that takes only
@@ -56,7 +57,7 @@ func TestTLSAndPasswordToRedis(t *testing.T) {
 		return ti.Status == "RETRYING"
 	})
 	stored, _ := rdb.HGet(context.Background(), st.Keys().TaskConfig("cdc"), "config").Result()
-	if strings.Contains(stored, dbPassword) || !strings.Contains(stored, "enc:v1:") {
+	if strings.Contains(stored, dbPassword) || !strings.Contains(stored, task.SealedPrefix) {
 		t.Errorf("stored config does not seal the password: %s", stored)
 	}
 	status, _ := rdb.HGetAll(context.Background(), st.Keys().TaskStatus("cdc")).Result()

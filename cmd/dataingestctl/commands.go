@@ -68,10 +68,15 @@ func (c *cli) start(ctx context.Context, cmd string, args []string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := task.Parse(b); err != nil {
+		cfg, err := task.PrepareCommandConfig(c.sealer, id, b)
+		if err != nil {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
-		fields["config"] = string(b)
+		if !c.sealer.Enabled() && strings.Contains(string(b), `"password"`) {
+			fmt.Fprintln(c.errOut, "dataingestctl: warning: DATAINGEST_SECRET_KEY unset: the password is queued in clear "+
+				"(the node that runs the task replaces the command entry within a heartbeat)")
+		}
+		fields["config"] = cfg
 	case cmd == "start":
 		if _, err := c.store.LoadConfig(ctx, id); err != nil {
 			if errors.Is(err, store.ErrUnknownTask) {

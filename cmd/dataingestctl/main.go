@@ -22,6 +22,7 @@ import (
 
 	"github.com/dataingest/dataingest/config"
 	"github.com/dataingest/dataingest/store"
+	"github.com/dataingest/dataingest/task"
 )
 
 const usage = `usage: dataingestctl COMMAND [ARGS]
@@ -80,7 +81,12 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	defer rdb.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	c := &cli{store: store.New(rdb, cfg.Redis.KeyPrefix), target: target, out: stdout, errOut: stderr}
+	sealer, err := task.NewSealer(cfg.SecretKey)
+	if err != nil {
+		fmt.Fprintf(stderr, "dataingestctl: bad configuration: DATAINGEST_SECRET_KEY: %v\n", err)
+		return 2
+	}
+	c := &cli{store: store.New(rdb, cfg.Redis.KeyPrefix), sealer: sealer, target: target, out: stdout, errOut: stderr}
 	err = c.dispatch(ctx, args[0], args[1:])
 	var ue usageError
 	switch {
@@ -146,7 +152,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 // cli runs one command against one Redis.
 type cli struct {
-	store *store.Store
+	store  *store.Store
+	sealer *task.Sealer // seals passwords before they are queued (DATAINGEST_SECRET_KEY)
 	// target names the Redis (redisTarget), for every message where the
 	// wrong Redis could mislead: queued commands, unknown tasks, reads.
 	target string
