@@ -56,8 +56,8 @@ type runner struct {
 	entry string // the start entry kept pending on this node; guarded by t.mu
 	// entryClean: entry is known to carry no config; guarded by t.mu.
 	entryClean bool
-	lease store.Lease
-	log   zerolog.Logger
+	lease      store.Lease
+	log        zerolog.Logger
 
 	poke chan struct{} // renew now: a command for this task arrived
 	wake chan struct{} // an interrupt arrived
