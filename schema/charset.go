@@ -81,7 +81,11 @@ func maxLen(cs string) (int, error) {
 // the character set its name starts with: every MySQL and MariaDB collation
 // name is the character set's name, an underscore and a suffix.
 func collationCharset(co string) (string, error) {
-	if c, err := charset.GetCollationByName(co); err == nil && c.CharsetName != "" {
+	registry.once.Do(registerCharsets)
+	registry.mu.RLock() // a parse may be adding collations
+	c, err := charset.GetCollationByName(co)
+	registry.mu.RUnlock()
+	if err == nil && c.CharsetName != "" {
 		return canonicalCharset(c.CharsetName), nil
 	}
 	if strings.EqualFold(co, "binary") {
