@@ -83,6 +83,10 @@ type Config struct {
 	// Sealer seals the passwords of task configs before they are queued
 	// (nil or keyless: they are queued as given).
 	Sealer *task.Sealer
+	// Ready, when set, is asked by /readyz after Redis: an error (the
+	// node's command consumer has not read the stream for a while, say)
+	// makes it answer 503 with the error.
+	Ready func() error
 
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -202,6 +206,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "redis unreachable: "+err.Error())
 	case ev.Evicts():
 		writeError(w, http.StatusServiceUnavailable, ev.Problem())
+	case s.cfg.Ready != nil && s.cfg.Ready() != nil:
+		writeError(w, http.StatusServiceUnavailable, s.cfg.Ready().Error())
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}

@@ -44,6 +44,37 @@ type Consumer struct {
 
 	lastSeen string // newest entry read from ">", where a lost group restarts; Run's goroutine only
 	failures int    // failed reads in a row; Run's goroutine only
+
+	healthMu sync.Mutex
+	lastRead time.Time // last successful read of the stream
+	lastErr  error     // the error of the last failed read, nil after a success
+}
+
+// Healthy reports an error when the consumer has not read the command
+// stream for longer than a few read periods: the node would not hear
+// commands (for /readyz).
+func (c *Consumer) Healthy() error {
+	c.healthMu.Lock()
+	defer c.healthMu.Unlock()
+	limit := max(5*c.inboxEvery(), 10*time.Second)
+	if c.lastRead.IsZero() || time.Since(c.lastRead) <= limit {
+		return nil // starting, or reading
+	}
+	msg := fmt.Sprintf("the node has not read the command stream for %v", time.Since(c.lastRead).Round(time.Second))
+	if c.lastErr != nil {
+		msg += ": " + c.lastErr.Error()
+	}
+	return errors.New(msg)
+}
+
+func (c *Consumer) readDone(err error) {
+	c.healthMu.Lock()
+	defer c.healthMu.Unlock()
+	if err == nil {
+		c.lastRead, c.lastErr = time.Now(), nil
+	} else {
+		c.lastErr = err
+	}
 }
 
 // NewConsumer returns the command consumer of a node.
@@ -67,6 +98,7 @@ func (c *Consumer) inboxEvery() time.Duration {
 // are still applied, with a short deadline of their own.
 func (c *Consumer) Run(ctx context.Context) error {
 	defer close(c.done)
+	c.readDone(nil) // the clock of Healthy starts now
 	delay := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
 		err := c.store.EnsureGroup(ctx)
@@ -84,6 +116,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if errors.Is(err, store.ErrNoGroup) || errors.Is(err, store.ErrDamagedKey) {
 			err = c.repairGroup(ctx, err)
 		}
+		c.readDone(err)
 		if err != nil {
 			c.fail(ctx, delay, err)
 			continue
@@ -218,7 +251,9 @@ func (c *Consumer) apply(ctx context.Context, cmd store.Command, from origin) {
 		result = "error"
 		log.Warn().Err(err).Msg("applying command")
 	}
-	if name == "" || len(name) > 16 {
+	switch name { // a metric label: only the known names (any other text may not even be UTF-8)
+	case "start", "restart", "stop", "delete", "failover", "snapshot":
+	default:
 		name = "invalid"
 	}
 	c.m.commands.WithLabelValues(name, result).Inc()

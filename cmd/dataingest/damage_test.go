@@ -167,6 +167,29 @@ func TestDamagedTaskKeys(t *testing.T) {
 			}
 		})
 	}
+	// A command for a task whose config key is damaged is dead-lettered
+	// naming the key, not retried for ever.
+	for _, cmd := range []string{"stop", "start", "failover"} {
+		if _, err := st.Publish(ctx, map[string]string{"cmd": cmd, "task": "v-config-wrongtype"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "three dead letters naming the damaged config key", func() bool {
+		dl, _ := st.DeadLetters(ctx, 10)
+		n := 0
+		for _, d := range dl {
+			if strings.Contains(d.Fields["error"], st.Keys().TaskConfig("v-config-wrongtype")) {
+				n++
+			}
+		}
+		return n == 3
+	})
+	if p, _ := rdb.XPending(ctx, st.Keys().Commands(), store.Group).Result(); p.Count != int64(len(ids)-1) {
+		// Every task holds its start entry but the one that failed (its
+		// config deleted); the one whose config is of another type still
+		// runs, retrying, and reports the key.
+		t.Errorf("%d entries pending, want %d", p.Count, len(ids)-1)
+	}
 	// The API's and the CLI's list shows every task despite the damage.
 	list, err := st.Tasks(ctx)
 	if err != nil || len(list) != len(ids) {

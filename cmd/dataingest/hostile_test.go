@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dataingest/dataingest/internal/testenv"
 	"github.com/dataingest/dataingest/store"
+	"github.com/dataingest/dataingest/task"
 )
 
 // streamHolds reports whether any field of any entry of stream holds s.
@@ -141,4 +143,90 @@ func TestEvictingRedisIsReported(t *testing.T) {
 		code, _ := readyz()
 		return code == http.StatusOK
 	})
+}
+
+// TestHostileStarts: starts that break a limit or carry a sealed password
+// of another task are dead-lettered, naming the field, with a bounded copy;
+// a plain password that looks like a sealed one is sealed like any other.
+func TestHostileStarts(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := r.Client(t)
+	st := store.New(rdb, "debezium")
+	ctx := context.Background()
+	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	testenv.StartProcess(t, binary(t), append(nodeEnv(r.Addr, "n1"), "DATAINGEST_SECRET_KEY="+key))
+	closed, _ := testenv.FreePort() // nothing listens: the tasks retry, which is enough here
+	cdc := func(port int, password string) string {
+		return fmt.Sprintf(`{"taskType":"MYSQL_CDC","snapshotMode":"never","dataSourceConfigs":[{"host":"127.0.0.1","port":%d,"username":"u","password":%q}],"cdcTables":["a.b"]}`,
+			port, password)
+	}
+	start := func(id, config string) {
+		t.Helper()
+		if _, err := st.Publish(ctx, map[string]string{"cmd": "start", "task": id, "config": config}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadLetter := func(id string) store.Command {
+		t.Helper()
+		var found store.Command
+		waitFor(t, 10*time.Second, "the dead letter of "+id, func() bool {
+			dl, _ := st.DeadLetters(ctx, 100)
+			for _, d := range dl {
+				if d.Fields["task"] == id {
+					found = d
+					return true
+				}
+			}
+			return false
+		})
+		return found
+	}
+
+	// A plain password beginning like a sealed one is sealed.
+	const lookalike = "enc:v1:not-sealed-at-all"
+	start("s1", cdc(closed, lookalike))
+	var stored string
+	waitFor(t, 10*time.Second, "the config of s1", func() bool {
+		stored, _ = rdb.HGet(ctx, st.Keys().TaskConfig("s1"), "config").Result()
+		return stored != ""
+	})
+	if strings.Contains(stored, lookalike) {
+		t.Fatalf("stored config keeps a plain password: %s", stored)
+	}
+	sealed := stored[strings.Index(stored, task.SealedPrefix):]
+	sealed = sealed[:strings.IndexByte(sealed, '"')]
+
+	// Copied into another task, or to another port of the same task: no.
+	start("s2", cdc(closed, sealed))
+	other, _ := testenv.FreePort()
+	start("s1", cdc(other, sealed))
+	for _, id := range []string{"s2", "s1"} {
+		d := deadLetter(id)
+		if !strings.Contains(d.Fields["error"], "dataSourceConfigs[0].password") {
+			t.Errorf("dead letter of %s: error %q, want it to name dataSourceConfigs[0].password", id, d.Fields["error"])
+		}
+	}
+	if c, _ := st.LoadConfig(ctx, "s1"); !strings.Contains(c.Config, fmt.Sprintf(`"port":%d`, closed)) {
+		t.Errorf("the rejected start changed s1's config: %s", c.Config)
+	}
+
+	// Over the limits.
+	huge := `{"taskType":"DATAGEN","taskName":"` + strings.Repeat("x", 2<<20) + `"}`
+	start("huge", huge)
+	start("flood", `{"taskType":"DATAGEN","datagen":{"rate":9223372036854775807}}`)
+	d := deadLetter("huge")
+	if !strings.Contains(d.Fields["error"], "1048576") && !strings.Contains(d.Fields["error"], "1 MiB") {
+		t.Errorf("dead letter of a 2 MiB config: error %q, want the 1 MiB limit", d.Fields["error"])
+	}
+	if n := len(d.Fields["config"]); n > 64<<10+256 {
+		t.Errorf("dead letter keeps %d bytes of the config, want at most 64 KiB", n)
+	}
+	if d := deadLetter("flood"); !strings.Contains(d.Fields["error"], "datagen.rate") {
+		t.Errorf("dead letter of rate 2^63-1: error %q, want it to name datagen.rate", d.Fields["error"])
+	}
+	for _, id := range []string{"s2", "huge", "flood"} {
+		if _, err := st.LoadConfig(ctx, id); err == nil {
+			t.Errorf("rejected task %s has a stored config", id)
+		}
+	}
 }

@@ -86,7 +86,9 @@ func runMain() int {
 	monitor := scheduler.NewMonitor(scheduler.MonitorConfig{
 		NodeID: cfg.Cluster.NodeID, Interval: cfg.Cluster.TaskMonitorInterval, FailoverTimeout: cfg.Cluster.FailoverTimeout,
 	}, st, fleet, consumer.Adopt, tasks.Move, component("monitor"))
-	server := api.New(api.Config{Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), Sealer: sealer}, st, reg, component("api"))
+	server := api.New(api.Config{
+		Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), Sealer: sealer, Ready: consumer.Healthy,
+	}, st, reg, component("api"))
 	if err := server.Listen(); err != nil {
 		log.Error().Err(err).Str("addr", cfg.HTTP.Addr).Msg("cannot listen: DATAINGEST_HTTP_ADDR")
 		return 1
