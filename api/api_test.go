@@ -20,6 +20,7 @@ import (
 
 	"github.com/dataingest/dataingest/internal/testenv"
 	"github.com/dataingest/dataingest/store"
+	"github.com/dataingest/dataingest/task"
 )
 
 // newServer starts the real Server (its timeouts and guards included) on a
@@ -494,5 +495,26 @@ func TestServerLimits(t *testing.T) {
 	got = []time.Duration{s.srv.ReadHeaderTimeout, s.srv.ReadTimeout, s.srv.WriteTimeout, s.srv.IdleTimeout}
 	if want := []time.Duration{1, 2, 3, 4}; !slices.Equal(got, want) {
 		t.Errorf("configured timeouts %v, want %v", got, want)
+	}
+}
+
+// With a Sealer, a start's config is sealed before it is queued: no plain
+// password reaches P:commands.
+func TestStartSealsBeforeQueueing(t *testing.T) {
+	sealer, err := task.NewSealer([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base, st, r := startServer(t, Config{Sealer: sealer}, zerolog.Nop())
+	if code, body := do(t, "POST", base+"/dataingest/cluster/task/t1/start", "", secretConfig); code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	msgs, err := r.Client(t).XRange(context.Background(), st.Keys().Commands(), "-", "+").Result()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("queued: %d, %v", len(msgs), err)
+	}
+	cfg, _ := msgs[0].Values["config"].(string)
+	if strings.Contains(cfg, "s3cret-pw") || !strings.Contains(cfg, task.SealedPrefix) {
+		t.Fatalf("queued config does not seal the password: %s", cfg)
 	}
 }

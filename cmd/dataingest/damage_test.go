@@ -24,6 +24,9 @@ type damage struct {
 	// it stops writing and its status says what is wrong, naming want.
 	recovers bool
 	want     string
+	// restart: a restart command follows the damage (a config read only
+	// when a session starts).
+	restart bool
 }
 
 func setString(ctx context.Context, rdb *redis.Client, key string) {
@@ -45,30 +48,31 @@ func damages() []damage {
 		return func(ctx context.Context, rdb *redis.Client, key string) { rdb.HSet(ctx, key, f, v) }
 	}
 	return []damage{
-		{"config-wrongtype", cfg, setString, false, "task:config:{"},
-		{"config-deleted", cfg, del, false, "task:config:{"},
-		{"status-wrongtype", status, setString, true, ""},
-		{"status-deleted", status, del, true, ""},
-		{"status-garbage", status, field("events", "lots"), true, ""},
-		{"offset-wrongtype", offset, setString, false, "task:offset:{"},
-		{"offset-deleted", offset, del, true, ""},
-		{"offset-garbage", offset, field("batch", "x"), false, "task:offset:{"},
-		{"schema-wrongtype", schema, setString, false, "task:schema:{"},
-		{"schema-deleted", schema, del, true, ""},
-		{"events-wrongtype", events, setString, false, "task:events:{"},
-		{"events-deleted", events, del, true, ""},
+		{"config-wrongtype", cfg, setString, false, "task:config:{", false},
+		{"config-deleted", cfg, del, false, "task:config:{", false},
+		{"config-garbage", cfg, field("config", "{broken"), false, "stored config", true},
+		{"status-wrongtype", status, setString, true, "", false},
+		{"status-deleted", status, del, true, "", false},
+		{"status-garbage", status, field("events", "lots"), true, "", false},
+		{"offset-wrongtype", offset, setString, false, "task:offset:{", false},
+		{"offset-deleted", offset, del, true, "", false},
+		{"offset-garbage", offset, field("batch", "x"), false, "task:offset:{", false},
+		{"schema-wrongtype", schema, setString, false, "task:schema:{", false},
+		{"schema-deleted", schema, del, true, "", false},
+		{"events-wrongtype", events, setString, false, "task:events:{", false},
+		{"events-deleted", events, del, true, "", false},
 		{"lock-wrongtype", lock, func(ctx context.Context, rdb *redis.Client, key string) {
 			rdb.Del(ctx, key)
 			rdb.HSet(ctx, key, "owner", "nobody")
-		}, true, ""},
-		{"lock-deleted", lock, del, true, ""},
+		}, true, "", false},
+		{"lock-deleted", lock, del, true, "", false},
 		{"lock-ghost", lock, func(ctx context.Context, rdb *redis.Client, key string) {
 			rdb.Set(ctx, key, "ghost 999", 0) // no TTL
-		}, true, ""},
+		}, true, "", false},
 		{"assignment-wrongtype", assign, func(ctx context.Context, rdb *redis.Client, key string) {
 			rdb.Del(ctx, key)
 			rdb.SAdd(ctx, key, "x")
-		}, true, ""},
+		}, true, "", false},
 	}
 }
 
@@ -107,6 +111,11 @@ func TestDamagedTaskKeys(t *testing.T) {
 	for _, d := range ds {
 		id := "v-" + d.name
 		d.do(ctx, rdb, d.key(st.Keys(), id))
+		if d.restart {
+			if _, err := st.Publish(ctx, map[string]string{"cmd": "restart", "task": id}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		before[id] = len(seqsLenient(t, rdb, st, id))
 	}
 	for _, id := range ids[:2] {
@@ -184,11 +193,11 @@ func TestDamagedTaskKeys(t *testing.T) {
 		}
 		return n == 3
 	})
-	if p, _ := rdb.XPending(ctx, st.Keys().Commands(), store.Group).Result(); p.Count != int64(len(ids)-1) {
-		// Every task holds its start entry but the one that failed (its
-		// config deleted); the one whose config is of another type still
-		// runs, retrying, and reports the key.
-		t.Errorf("%d entries pending, want %d", p.Count, len(ids)-1)
+	if p, _ := rdb.XPending(ctx, st.Keys().Commands(), store.Group).Result(); p.Count != int64(len(ids)-2) {
+		// Every task holds its start entry but the two that failed (their
+		// config deleted or garbage); the one whose config is of another
+		// type still runs, retrying, and reports the key.
+		t.Errorf("%d entries pending, want %d", p.Count, len(ids)-2)
 	}
 	// The API's and the CLI's list shows every task despite the damage.
 	list, err := st.Tasks(ctx)

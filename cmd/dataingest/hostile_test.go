@@ -76,10 +76,14 @@ func TestCommandStreamKeepsNoPasswordAndStaysBounded(t *testing.T) {
 		dl, _ := st.DeadLetters(ctx, 10)
 		return len(dl) == 3
 	})
-	// The monitor trims every second; the heartbeat replaces the held
-	// start entry every 200 ms.
-	waitFor(t, 10*time.Second, "the command stream trimmed to 1,001 entries", func() bool {
-		return rdb.XLen(ctx, k.Commands()).Val() <= 1001
+	// Once the commands are applied: the monitor trims every second, the
+	// heartbeat replaces the held start entry every 200 ms.
+	waitFor(t, 20*time.Second, "every command applied", func() bool {
+		g, err := rdb.XInfoGroups(ctx, k.Commands()).Result()
+		return err == nil && len(g) == 1 && g[0].Lag == 0 && g[0].Pending == 1
+	})
+	waitFor(t, 5*time.Second, "the command stream trimmed to 1,001 entries, none with the password", func() bool {
+		return rdb.XLen(ctx, k.Commands()).Val() <= 1001 && !streamHolds(t, rdb, k.Commands(), password)
 	})
 	for _, stream := range []string{k.Commands(), k.DeadLetter()} {
 		if streamHolds(t, rdb, stream, password) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/dataingest/dataingest/events"
 	"github.com/dataingest/dataingest/internal/testenv"
 	"github.com/dataingest/dataingest/store"
+	"github.com/dataingest/dataingest/task"
 )
 
 // ctl runs the CLI with this process's environment.
@@ -253,5 +255,37 @@ func TestDefaultRedis(t *testing.T) {
 		if got := defaultRedis(tt.env); got != tt.want {
 			t.Errorf("defaultRedis(%q) = %v; want %v", tt.env, got, tt.want)
 		}
+	}
+}
+
+// With DATAINGEST_SECRET_KEY, start seals the config's passwords before it
+// queues the command: no plain password reaches P:commands. Without it, it
+// warns.
+func TestStartSealsBeforeQueueing(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	const password = "pw-cli-5ea1ed"
+	cfgFile := filepath.Join(t.TempDir(), "task.json")
+	os.WriteFile(cfgFile, []byte(`{"taskType":"MYSQL_CDC","dataSourceConfigs":[{"host":"db1","port":3306,"username":"u","password":"`+password+`"}],"cdcTables":["a.b"]}`), 0o600)
+	key := "DATAINGEST_SECRET_KEY=" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	env := []string{"DATAINGEST_REDIS_ADDRS=" + r.Addr}
+
+	code, _, errOut := ctlEnv(t, append(env, key), "start", "s1", "-f", cfgFile)
+	if code != 0 {
+		t.Fatalf("start: exit %d: %s", code, errOut)
+	}
+	msgs, _ := rdb.XRange(ctx, "debezium:commands", "-", "+").Result()
+	if len(msgs) != 1 {
+		t.Fatalf("%d commands queued", len(msgs))
+	}
+	cfg, _ := msgs[0].Values["config"].(string)
+	if strings.Contains(cfg, password) || !strings.Contains(cfg, task.SealedPrefix) {
+		t.Fatalf("queued config does not seal the password: %s", cfg)
+	}
+
+	code, _, errOut = ctlEnv(t, env, "start", "s2", "-f", cfgFile)
+	if code != 0 || !strings.Contains(errOut, "DATAINGEST_SECRET_KEY unset") {
+		t.Fatalf("start without a key: exit %d, stderr %q; want a warning", code, errOut)
 	}
 }
