@@ -344,6 +344,16 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 		return err
 	}
 	log.Info().Bool("config_changed", changed).Int64("gen", gen).Msg("start")
+	if sealed != "" {
+		// The config is stored: from here on the entry only has to stand
+		// for the task, and must not keep its password on the stream.
+		// Where commands wait undelivered this is left to the runner
+		// (Tasks.refresh) or to the ack, which deletes such entries.
+		if nid, err := c.store.Rehold(ctx, c.cfg.NodeID, cmd.ID, id, "replaces "+cmd.ID+", whose config is stored"); err == nil {
+			log.Debug().Str("new_entry", nid).Msg("start entry replaced by one without the config")
+			cmd.ID = nid
+		}
+	}
 	return c.run(ctx, cmd, id, fresh, log)
 }
 
