@@ -241,14 +241,9 @@ func (s *Store) DeadLetters(ctx context.Context, count int64) ([]Command, error)
 // Returns {1, new id}; {0, ""} entries wait undelivered: try later; {-1,
 // ""} the held entry is no longer pending on the consumer; {-2, ""} no
 // group.
-var reholdScript = redis.NewScript(`
+var reholdScript = redis.NewScript(luaStreams + `
 if redis.call('TYPE', KEYS[1])['ok'] ~= 'stream' then return {-2, ''} end
-local last = nil
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local f = {}
-  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
-  if f['name'] == ARGV[1] then last = f['last-delivered-id'] end
-end
+local last = lastDelivered(KEYS[1], ARGV[1])
 if not last then return {-2, ''} end
 if #redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', 1) > 0 then return {0, ''} end
 if ARGV[3] ~= '' and #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2]) == 0 then

@@ -124,29 +124,18 @@ func (s *Store) ForgetNode(ctx context.Context, node string) error {
 // ARGV[1] group, ARGV[2] keep, ARGV[3] scan from (exclusive; "" from the
 // oldest pending entry), ARGV[4] page size
 // Returns {deleted, next}: next is where the next page starts, "" when done.
-var trimScript = redis.NewScript(`
+var trimScript = redis.NewScript(luaStreams + `
 if redis.call('TYPE', KEYS[1])['ok'] ~= 'stream' then return {0, ''} end
-local last = nil
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local f = {}
-  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
-  if f['name'] == ARGV[1] then last = f['last-delivered-id'] end
-end
+local last = lastDelivered(KEYS[1], ARGV[1])
 if not last or last == '0-0' then return {0, ''} end
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', tonumber(ARGV[2]))
 if #newest < tonumber(ARGV[2]) then return {0, ''} end
 -- limit: the entries to keep start at the oldest of the newest keep and
 -- of the undelivered ones.
-local function less(a, b)
-  local am, as = string.match(a, '(%d+)-(%d+)')
-  local bm, bs = string.match(b, '(%d+)-(%d+)')
-  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
-  return am < bm or (am == bm and as < bs)
-end
 local limit = newest[#newest][1]
 local lm, ls = string.match(last, '(%d+)-(%d+)')
 local afterLast = lm .. '-' .. (tonumber(ls) + 1)
-if less(afterLast, limit) then limit = afterLast end
+if idLess(afterLast, limit) then limit = afterLast end
 local pend = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '(' .. limit, 1000000)
 local deleted = 0
 if #pend == 0 then

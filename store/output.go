@@ -97,7 +97,7 @@ var (
 // holder} lease lost; {-1, length} stream full, nothing written; {-2,
 // stored batch} checkpoint moved; {-3, key, found, wanted} a damaged key,
 // nothing written.
-var writeScript = redis.NewScript(luaTypes + `
+var writeScript = redis.NewScript(luaTypes + luaStreams + `
 local lt = redis.call('TYPE', KEYS[1])['ok']
 if lt ~= 'string' then
   if lt == 'none' then return {0, ''} end
@@ -133,13 +133,6 @@ local maxlen = tonumber(ARGV[4])
 local out = 0 -- output entries, schema records not counted
 for i = ni + 1, ni + 3 * n, 3 do
   if ARGV[i] ~= 'schema' then out = out + 1 end
-end
-
-local function idLess(a, b)
-  local am, as = string.match(a, '(%d+)-(%d+)')
-  local bm, bs = string.match(b, '(%d+)-(%d+)')
-  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
-  return am < bm or (am == bm and as < bs)
 end
 
 -- The oldest entry some consumer group still needs: its first pending
