@@ -41,6 +41,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -74,6 +75,10 @@ const readyzTimeout = 2 * time.Second
 
 // shutdownTimeout bounds the graceful shutdown in Run.
 const shutdownTimeout = 3 * time.Second
+
+// maxRequestID bounds the X-Request-Id header, which becomes the command's
+// request_id (logged with it).
+const maxRequestID = 128
 
 // Config is the HTTP server's part of the node configuration. A zero (or
 // negative) timeout means its Default constant.
@@ -225,6 +230,10 @@ func (s *Server) command(cmd string, withConfig bool) http.Handler {
 		}
 		fields := map[string]string{"cmd": cmd, "task": id}
 		if rid := r.Header.Get("X-Request-Id"); rid != "" {
+			if len(rid) > maxRequestID {
+				refuse(w, http.StatusBadRequest, fmt.Sprintf("X-Request-Id is %d bytes, the most is %d", len(rid), maxRequestID))
+				return
+			}
 			fields["request_id"] = rid
 		}
 		if withConfig {

@@ -518,3 +518,20 @@ func TestStartSealsBeforeQueueing(t *testing.T) {
 		t.Fatalf("queued config does not seal the password: %s", cfg)
 	}
 }
+
+func TestRequestIDBounded(t *testing.T) {
+	base, st, r := newServer(t, "")
+	req, _ := http.NewRequest("POST", base+"/dataingest/cluster/task/t1/stop", nil)
+	req.Header.Set("X-Request-Id", strings.Repeat("r", 129))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a 129-byte X-Request-Id: %d, want 400", resp.StatusCode)
+	}
+	if n := r.Client(t).XLen(context.Background(), st.Keys().Commands()).Val(); n != 0 {
+		t.Fatalf("%d commands queued", n)
+	}
+}
