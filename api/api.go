@@ -209,7 +209,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "cannot tell whether Redis evicts keys: "+err.Error())
 	case err != nil:
 		writeError(w, http.StatusServiceUnavailable, "redis unreachable: "+err.Error())
-	case ev.Evicts():
+	case ev.Evicts(), ev.Full():
 		writeError(w, http.StatusServiceUnavailable, ev.Problem())
 	case s.cfg.Ready != nil && s.cfg.Ready() != nil:
 		writeError(w, http.StatusServiceUnavailable, s.cfg.Ready().Error())

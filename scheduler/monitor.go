@@ -84,7 +84,7 @@ func (m *Monitor) checkEviction(ctx context.Context) {
 		return
 	}
 	if p := e.Problem(); p != "" {
-		m.log.Error().Str("maxmemory_policy", e.Policy).Int64("maxmemory", e.MaxBytes).Msg(p)
+		m.log.Error().Str("maxmemory_policy", e.Policy).Int64("maxmemory", e.MaxBytes).Int64("used_memory", e.UsedBytes).Msg(p)
 	}
 }
 

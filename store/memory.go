@@ -10,9 +10,14 @@ import (
 
 // Eviction is what Redis says of its memory limit and eviction policy.
 type Eviction struct {
-	Policy   string // maxmemory-policy, e.g. noeviction, allkeys-lru
-	MaxBytes int64  // maxmemory, 0 = no limit
+	Policy    string // maxmemory-policy, e.g. noeviction, allkeys-lru
+	MaxBytes  int64  // maxmemory, 0 = no limit
+	UsedBytes int64  // used_memory
 }
+
+// Full reports whether Redis is at its memory limit: under noeviction it
+// refuses every write (tasks retry, writing nothing).
+func (e Eviction) Full() bool { return e.MaxBytes > 0 && e.UsedBytes >= e.MaxBytes }
 
 // Evicts reports whether Redis may delete keys on its own: any policy but
 // noeviction may drop commands, configs, checkpoints, locks and output
@@ -23,6 +28,10 @@ func (e Eviction) Evicts() bool { return e.Policy != "" && e.Policy != "noevicti
 
 // Problem is the sentence nodes log and /readyz answers when Evicts, "" otherwise.
 func (e Eviction) Problem() string {
+	if e.Full() && !e.Evicts() {
+		return fmt.Sprintf("Redis is at its memory limit (used_memory %d of maxmemory %d bytes): it refuses writes, so tasks write nothing; "+
+			"free memory (trim or delete output streams) or raise maxmemory", e.UsedBytes, e.MaxBytes)
+	}
 	if !e.Evicts() {
 		return ""
 	}
@@ -61,6 +70,10 @@ func parseEviction(info string) Eviction {
 		case "maxmemory":
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > e.MaxBytes {
 				e.MaxBytes = n
+			}
+		case "used_memory":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > e.UsedBytes {
+				e.UsedBytes = n
 			}
 		}
 	}
