@@ -123,6 +123,9 @@ func (c *Catalog) defaultCollation(cs string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	registry.once.Do(registerCharsets)
+	registry.mu.RLock() // a parse may be adding collations to info.Collations
+	defer registry.mu.RUnlock()
 	for _, co := range info.Collations {
 		if co.IsDefault {
 			return canonicalCollation(co.Name), nil
