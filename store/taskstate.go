@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -244,28 +245,25 @@ func (s *Store) SetStatus(ctx context.Context, l Lease, pairs ...string) error {
 // keeping them clear of the small server_id values servers usually have.
 const serverIDBase = 1_000_000
 
-// ServerID returns the replication client id of task, allocating a new one
-// from the fleet-wide counter P:cluster:server_ids on first use, so that no
-// two tasks share one.
-func (s *Store) ServerID(ctx context.Context, task string) (uint32, error) {
-	key := s.keys.TaskConfig(task)
-	if v, err := s.rdb.HGet(ctx, key, "server_id").Int64(); err == nil {
-		return uint32(v), nil
-	} else if err != redis.Nil {
-		return 0, fmt.Errorf("reading server id of task %s: %w", task, s.wrongType(ctx, err, key, "hash"))
-	}
+// NewServerID allocates a replication client id for one session of task
+// from the fleet-wide counter P:cluster:server_ids, and records it in the
+// task's config hash (field server_id) for operators. Every session gets a
+// new one, never used before by any task or session (until the counter
+// wraps after about 4 billion sessions): a server keeps the dump thread of
+// a paused or cut-off node alive until its net_write_timeout, and queues a
+// new dump with the same id behind it, so a new owner reusing the old id
+// would write nothing for up to a minute.
+func (s *Store) NewServerID(ctx context.Context, task string) (uint32, error) {
 	n, err := s.rdb.Incr(ctx, s.keys.ClusterServerIDs()).Result()
 	if err != nil {
-		return 0, fmt.Errorf("allocating a server id for task %s: %w", task, err)
+		return 0, fmt.Errorf("allocating a server id for task %s: %w", task, s.wrongType(ctx, err, s.keys.ClusterServerIDs(), "string"))
 	}
-	if err := s.rdb.HSetNX(ctx, key, "server_id", serverIDBase+n).Err(); err != nil {
-		return 0, fmt.Errorf("storing server id of task %s: %w", task, err)
+	id := uint32(serverIDBase + (n-1)%(math.MaxUint32-serverIDBase))
+	key := s.keys.TaskConfig(task)
+	if err := s.rdb.HSet(ctx, key, "server_id", id).Err(); err != nil {
+		return 0, fmt.Errorf("storing server id of task %s: %w", task, s.wrongType(ctx, err, key, "hash"))
 	}
-	v, err := s.rdb.HGet(ctx, key, "server_id").Int64()
-	if err != nil {
-		return 0, fmt.Errorf("reading server id of task %s: %w", task, err)
-	}
-	return uint32(v), nil
+	return id, nil
 }
 
 // markLostScript records a lost lease in a task's status, if the status

@@ -434,7 +434,10 @@ func (t *Tasks) newSource(ctx context.Context, id string, cfg *task.Config, log 
 		}
 		sid := cfg.ServerID
 		if sid == 0 {
-			if sid, err = t.store.ServerID(ctx, id); err != nil {
+			// A fresh id each session: the server may still hold a
+			// dump thread of the previous owner (paused, cut off)
+			// under the old one, and would queue this one behind it.
+			if sid, err = t.store.NewServerID(ctx, id); err != nil {
 				return nil, err
 			}
 		}
