@@ -11,21 +11,22 @@ import (
 
 // Fleet is one node's view of the live nodes and their loads, for placing
 // tasks. A node's load is the number of start entries pending on its
-// consumer: the tasks it runs plus those handed to it and not yet started,
-// which is fresher than heartbeats. Liveness and capacity come from the
-// heartbeats. A view is reused for a second; placements made meanwhile are
-// added to it.
+// consumer: the tasks it runs plus those handed to it and not yet started.
+// Liveness and capacity come from the heartbeats, read at most once a
+// second; the loads are read afresh (one XPENDING) for every placement, so
+// that placements in a burst, by this node or by others, see each other
+// and need no corrective moves afterwards.
 type Fleet struct {
 	store    *store.Store
 	self     string
 	maxTasks int
 
-	mu      sync.Mutex // guards nodes, fetched
-	nodes   []Node
+	mu      sync.Mutex // guards infos, fetched; serializes placements
+	infos   []store.NodeInfo
 	fetched time.Time
 }
 
-// viewTTL is how long a fetched view serves placements.
+// viewTTL is how long fetched heartbeats serve placements.
 const viewTTL = time.Second
 
 // NewFleet returns the fleet view of node self, whose own MaxTasks is
@@ -40,6 +41,10 @@ func (f *Fleet) Nodes(ctx context.Context) ([]Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	return f.nodes(ctx, infos)
+}
+
+func (f *Fleet) nodes(ctx context.Context, infos []store.NodeInfo) ([]Node, error) {
 	loads, err := f.store.PendingCounts(ctx)
 	if err != nil {
 		return nil, err
@@ -62,22 +67,37 @@ func (f *Fleet) Nodes(ctx context.Context) ([]Node, error) {
 	return nodes, nil
 }
 
-func (f *Fleet) view(ctx context.Context) ([]Node, error) {
-	if time.Since(f.fetched) < viewTTL && f.nodes != nil {
-		return f.nodes, nil
+// placing is the fleet as it stands for placing an entry pending on this
+// node (every caller places such an entry): heartbeats of at most a second
+// (fresh ones when fresh is set), loads read now, and this node's load
+// without the unplaced entries pending here that await a decision (the
+// rest of a batch of commands or of reclaimed entries, this one included).
+func (f *Fleet) placing(ctx context.Context, fresh bool, unplaced int) ([]Node, error) {
+	if fresh || f.infos == nil || time.Since(f.fetched) >= viewTTL {
+		infos, err := f.store.Nodes(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the fleet: %w", err)
+		}
+		f.infos, f.fetched = infos, time.Now()
 	}
-	nodes, err := f.Nodes(ctx)
+	nodes, err := f.nodes(ctx, f.infos)
 	if err != nil {
-		return nil, fmt.Errorf("reading the fleet: %w", err)
+		return nil, fmt.Errorf("reading the fleet's loads: %w", err)
 	}
-	f.nodes, f.fetched = nodes, time.Now()
+	for i := range nodes {
+		if nodes[i].ID == f.self {
+			nodes[i].Tasks = max(nodes[i].Tasks-unplaced, 0)
+		}
+	}
 	return nodes, nil
 }
 
 // Place returns the node that should run a task nobody runs, "" when no
-// live node has room, and counts the task on that node.
-func (f *Fleet) Place(ctx context.Context) (string, error) {
-	return f.place(ctx, false)
+// live node has room.
+// unplaced counts the entries pending here that await a decision, this one
+// included.
+func (f *Fleet) Place(ctx context.Context, unplaced int) (string, error) {
+	return f.place(ctx, false, unplaced)
 }
 
 // PlaceNear is Place, except that this node keeps the task when it has
@@ -85,11 +105,10 @@ func (f *Fleet) Place(ctx context.Context) (string, error) {
 // move at once (a dead or stopping node's), where handing them on would
 // cost seconds and balance evens out the rest. It reads the fleet afresh,
 // since nodes are leaving it.
-func (f *Fleet) PlaceNear(ctx context.Context) (string, error) {
+func (f *Fleet) PlaceNear(ctx context.Context, unplaced int) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.nodes = nil // nodes are dying: look at the fleet now, not a second ago
-	nodes, err := f.view(ctx)
+	nodes, err := f.placing(ctx, true, unplaced)
 	if err != nil {
 		return "", err
 	}
@@ -107,26 +126,21 @@ func (f *Fleet) PlaceNear(ctx context.Context) (string, error) {
 		self = best
 	}
 	if self != nil && self.hasRoom() && (best == nil || self.Tasks <= best.Tasks+1) {
-		to, best = f.self, self
-	}
-	if best != nil {
-		best.Tasks++
+		to = f.self
 	}
 	return to, nil
 }
 
 // PlaceElsewhere is Place among the nodes other than this one.
 func (f *Fleet) PlaceElsewhere(ctx context.Context) (string, error) {
-	return f.place(ctx, true)
+	return f.place(ctx, true, 1)
 }
 
-func (f *Fleet) place(ctx context.Context, elsewhere bool) (string, error) {
+func (f *Fleet) place(ctx context.Context, elsewhere bool, unplaced int) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if elsewhere {
-		f.nodes = nil // a failover is rare: always look at the fleet now
-	}
-	nodes, err := f.view(ctx)
+	// A failover is rare: it looks at the fleet now.
+	nodes, err := f.placing(ctx, elsewhere, unplaced)
 	if err != nil {
 		return "", err
 	}
@@ -139,11 +153,5 @@ func (f *Fleet) place(ctx context.Context, elsewhere bool) (string, error) {
 			}
 		}
 	}
-	to := Place(candidates, f.self)
-	for i := range nodes {
-		if nodes[i].ID == to {
-			nodes[i].Tasks++
-		}
-	}
-	return to, nil
+	return Place(candidates, f.self), nil
 }

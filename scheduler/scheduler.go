@@ -13,19 +13,22 @@
 //
 // # Balance
 //
-// With T tasks on N live nodes, the target is ceil(T/N). Every
-// TASK_MONITOR_INTERVAL each node with more than target tasks gives its
-// excess to the nodes below target, most-missing first, but only to nodes
-// with at least two tasks fewer than itself. Every move therefore narrows a
-// gap of two or more: the sum of the squared loads strictly falls, so moves
-// cannot go back and forth (no flapping), and they stop when no two nodes
-// differ by more than one, or all are at target. Each node sheds only its
-// own excess, so concurrent decisions on the same view add up to the
-// deficits instead of overfilling a node. A node above its MaxTasks sheds
-// down to it wherever there is room. A moved task stops at a written
+// Every TASK_MONITOR_INTERVAL each node computes, from the same view of the
+// fleet, how many tasks each live node should run (Allot): the T tasks
+// spread as evenly as the nodes' DATAINGEST_MAX_TASKS allow, the one extra
+// task of an uneven split going to the nodes that run the most now. A node
+// above its allotment gives the excess to the nodes below theirs, most
+// missing first. A sender runs at least two tasks more than its receiver
+// (or is above its MaxTasks), so every move narrows a gap of two or more:
+// the sum of the squared loads falls, moves cannot go back and forth (no
+// flapping), and they stop when every node runs its allotment, loads of
+// nodes with room within one of each other. Each node sheds only its own
+// excess, so concurrent decisions on the same view add up to the deficits
+// instead of overfilling a node. A moved task stops at a written
 // checkpoint, is handed to its new node and resumes there, so a move loses
-// and duplicates nothing. After a join, every old node sheds in one monitor
-// interval, which is how a joining node takes its share.
+// and duplicates nothing. After a join, the old nodes shed in one monitor
+// interval, which is how a joining node takes its share (9 tasks on 3
+// nodes and a fourth joins: 3/2/2/2).
 package scheduler
 
 import "sort"
@@ -71,66 +74,113 @@ func Target(nodes []Node) int {
 	return (total + len(nodes) - 1) / len(nodes)
 }
 
-// Shed returns the nodes self should give one task each (see Balance in
-// the package comment); nil when self should keep all its tasks.
-func Shed(nodes []Node, self string) []string {
-	var me *Node
-	for i := range nodes {
-		if nodes[i].ID == self {
-			me = &nodes[i]
-		}
-	}
-	if me == nil {
-		return nil
-	}
-	target := Target(nodes)
-	excess := max(me.Tasks-target, 0)
-	overMax := me.MaxTasks > 0 && me.Tasks > me.MaxTasks
-	if overMax {
-		excess = max(excess, me.Tasks-me.MaxTasks)
-	}
-	if excess == 0 {
-		return nil
-	}
-	type slot struct {
-		id   string
-		free int
-	}
-	var slots []slot
+// Allot returns how many of the fleet's T tasks each node should run: as
+// even as the nodes' MaxTasks allow (water-filling), so that loads of
+// nodes with room differ by at most one. The nodes that get one task more
+// than the level are those that run the most now (ties by id), so that a
+// balanced fleet is allotted what it runs and nothing moves. Every node
+// computes the same allotment from the same view. When the fleet has less
+// room than tasks, every node is allotted its MaxTasks.
+func Allot(nodes []Node) map[string]int {
+	total := 0
 	for _, n := range nodes {
-		if n.ID == self {
-			continue
-		}
-		free := target - n.Tasks
-		if !overMax {
-			free = min(free, me.Tasks-1-n.Tasks) // only where the gap is two or more
-		}
+		total += n.Tasks
+	}
+	capOf := func(n Node) int {
 		if n.MaxTasks > 0 {
-			free = min(free, n.MaxTasks-n.Tasks)
+			return n.MaxTasks
 		}
-		if free > 0 {
-			slots = append(slots, slot{n.ID, free})
+		return total
+	}
+	filled := func(level int) int {
+		sum := 0
+		for _, n := range nodes {
+			sum += min(capOf(n), level)
+		}
+		return sum
+	}
+	// The highest level whose filling fits the tasks.
+	lo, hi := 0, total
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if filled(mid) <= total {
+			lo = mid
+		} else {
+			hi = mid - 1
 		}
 	}
-	sort.Slice(slots, func(i, j int) bool {
-		if slots[i].free != slots[j].free {
-			return slots[i].free > slots[j].free
-		}
-		return slots[i].id < slots[j].id
+	order := make([]int, len(nodes))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := nodes[order[i]], nodes[order[j]]
+		return a.Tasks > b.Tasks || (a.Tasks == b.Tasks && a.ID < b.ID)
 	})
-	var out []string
-	for len(out) < excess {
-		given := false
-		for i := range slots {
-			if slots[i].free > 0 && len(out) < excess {
-				out = append(out, slots[i].id)
-				slots[i].free--
-				given = true
-			}
-		}
-		if !given {
-			break
+	out := make(map[string]int, len(nodes))
+	rest := total - filled(lo)
+	for _, i := range order {
+		n := nodes[i]
+		out[n.ID] = min(capOf(n), lo)
+		if rest > 0 && capOf(n) > lo {
+			out[n.ID]++
+			rest--
 		}
 	}
 	return out
+}
+
+// Shed returns the nodes self should give one task each (see Balance in
+// the package comment); nil when self should keep all its tasks. The
+// deficits of the fleet are laid out as one sequence of slots (round
+// robin over the receivers, most missing first) and the senders, in id
+// order, take consecutive runs of it, so that nodes deciding at once on
+// the same view fill each deficit once, never a node twice over.
+func Shed(nodes []Node, self string) []string {
+	allot := Allot(nodes)
+	if _, ok := allot[self]; !ok {
+		return nil
+	}
+	type gap struct {
+		id string
+		n  int // tasks above (senders) or below (receivers) the allotment
+	}
+	var senders, receivers []gap
+	for _, n := range nodes {
+		switch d := n.Tasks - allot[n.ID]; {
+		case d > 0:
+			senders = append(senders, gap{n.ID, d})
+		case d < 0:
+			receivers = append(receivers, gap{n.ID, -d})
+		}
+	}
+	sort.Slice(senders, func(i, j int) bool { return senders[i].id < senders[j].id })
+	sort.Slice(receivers, func(i, j int) bool {
+		if receivers[i].n != receivers[j].n {
+			return receivers[i].n > receivers[j].n
+		}
+		return receivers[i].id < receivers[j].id
+	})
+	var slots []string
+	for more := true; more; {
+		more = false
+		for i := range receivers {
+			if receivers[i].n > 0 {
+				slots = append(slots, receivers[i].id)
+				receivers[i].n--
+				more = true
+			}
+		}
+	}
+	from := 0
+	for _, g := range senders {
+		if g.id == self {
+			if from >= len(slots) {
+				return nil
+			}
+			return slots[from:min(from+g.n, len(slots))]
+		}
+		from += g.n
+	}
+	return nil
 }

@@ -42,7 +42,8 @@ type Consumer struct {
 	// reclaims (Adopt) must not act on one entry, or one task, at once.
 	applying sync.Mutex
 
-	lastSeen string // newest entry read from ">", where a lost group restarts; Run's goroutine only
+	unapplied int    // entries of the batch being applied not yet done, the current one included; guarded by applying
+	lastSeen  string // newest entry read from ">", where a lost group restarts; Run's goroutine only
 	failures int    // failed reads in a row; Run's goroutine only
 
 	healthMu sync.Mutex
@@ -222,9 +223,11 @@ func (c *Consumer) Adopt(ctx context.Context, cmds []store.Command) { c.Apply(ct
 func (c *Consumer) Apply(ctx context.Context, cmds []store.Command, from origin) {
 	c.applying.Lock()
 	defer c.applying.Unlock()
-	for _, cmd := range cmds {
+	for i, cmd := range cmds {
+		c.unapplied = len(cmds) - i
 		c.apply(ctx, cmd, from)
 	}
+	c.unapplied = 0
 }
 
 func (c *Consumer) apply(ctx context.Context, cmd store.Command, from origin) {
@@ -415,7 +418,7 @@ func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from o
 		if from == reclaimed { // a dead or stopping node's task: move it now
 			place = c.placer.PlaceNear
 		}
-		to, err := place(ctx)
+		to, err := place(ctx, max(c.unapplied, 1))
 		if err != nil {
 			return err
 		}

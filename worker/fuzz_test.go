@@ -20,8 +20,8 @@ import (
 // pending, and runs nothing (this test is about parsing).
 type noRoom struct{}
 
-func (noRoom) Place(context.Context) (string, error)          { return "", nil }
-func (noRoom) PlaceNear(context.Context) (string, error)      { return "", nil }
+func (noRoom) Place(context.Context, int) (string, error)     { return "", nil }
+func (noRoom) PlaceNear(context.Context, int) (string, error) { return "", nil }
 func (noRoom) PlaceElsewhere(context.Context) (string, error) { return "", nil }
 
 // FuzzCommand applies arbitrary command entries, as any producer may XADD

@@ -60,11 +60,13 @@ type Tasks struct {
 // Placer chooses nodes for tasks; the scheduler's Fleet is one.
 type Placer interface {
 	// Place returns the node that should run a task nobody runs, "" when
-	// no live node has room.
-	Place(ctx context.Context) (string, error)
+	// no live node has room. unplaced is how many of the entries pending
+	// on this node await a decision, this one included: they are not
+	// this node's load.
+	Place(ctx context.Context, unplaced int) (string, error)
 	// PlaceNear is Place, but keeps the task here when this node has room
 	// and at most one task more than the node Place would choose.
-	PlaceNear(ctx context.Context) (string, error)
+	PlaceNear(ctx context.Context, unplaced int) (string, error)
 	// PlaceElsewhere is Place among the other nodes.
 	PlaceElsewhere(ctx context.Context) (string, error)
 }
