@@ -44,7 +44,7 @@ type Consumer struct {
 
 	unapplied int    // entries of the batch being applied not yet done, the current one included; guarded by applying
 	lastSeen  string // newest entry read from ">", where a lost group restarts; Run's goroutine only
-	failures int    // failed reads in a row; Run's goroutine only
+	failures  int    // failed reads in a row; Run's goroutine only
 
 	healthMu sync.Mutex
 	lastRead time.Time // last successful read of the stream
