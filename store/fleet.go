@@ -11,23 +11,27 @@ import (
 )
 
 // giveScript moves a command entry from one consumer's pending list to
-// another's, only while it is pending on the first.
+// another's, only while it is pending on the first, and wakes the other
+// node (PUBLISH: a node that misses it finds the entry at its next inbox
+// check).
 //
 // KEYS[1] P:commands
-// ARGV[1] group, ARGV[2] entry id, ARGV[3] from consumer, ARGV[4] to consumer
+// ARGV[1] group, ARGV[2] entry id, ARGV[3] from consumer, ARGV[4] to
+// consumer, ARGV[5] the wake channel of to
 // Returns 1 moved, 0 not pending on the from consumer.
 var giveScript = redis.NewScript(`
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1, ARGV[3])
 if #p == 0 then return 0 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[4], 0, ARGV[2], 'JUSTID')
+redis.call('PUBLISH', ARGV[5], ARGV[2])
 return 1
 `)
 
 // GiveEntry hands command entry id, pending on consumer from, to consumer
-// to, which finds it in its pending list. It reports false when the entry
-// was not pending on from.
+// to, which finds it in its pending list and is woken (WakeUps). It
+// reports false when the entry was not pending on from.
 func (s *Store) GiveEntry(ctx context.Context, id, from, to string) (bool, error) {
-	n, err := giveScript.Run(ctx, s.rdb, []string{s.keys.Commands()}, Group, id, from, to).Int()
+	n, err := giveScript.Run(ctx, s.rdb, []string{s.keys.Commands()}, Group, id, from, to, s.keys.NodeWake(to)).Int()
 	if err != nil {
 		return false, fmt.Errorf("giving entry %s from %s to %s: %w", id, from, to, err)
 	}
@@ -182,4 +186,12 @@ func idLess(a, b string) bool {
 	fmt.Sscanf(a, "%d-%d", &am, &as)
 	fmt.Sscanf(b, "%d-%d", &bm, &bs)
 	return am < bm || (am == bm && as < bs)
+}
+
+// WakeUps subscribes to node's wake channel: a message arrives on the
+// returned channel whenever another node gives it an entry. The
+// subscription reconnects by itself; close it with the returned func.
+func (s *Store) WakeUps(ctx context.Context, node string) (<-chan *redis.Message, func() error) {
+	ps := s.rdb.Subscribe(ctx, s.keys.NodeWake(node))
+	return ps.Channel(), ps.Close
 }

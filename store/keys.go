@@ -33,6 +33,10 @@ func (k Keys) ClusterNodes() string { return k.prefix + ":cluster:nodes" }
 // get their replication client ids.
 func (k Keys) ClusterServerIDs() string { return k.prefix + ":cluster:server_ids" }
 
+// NodeWake is P:node:wake:NODE, the pub/sub channel on which a node hears
+// that another gave it a start entry.
+func (k Keys) NodeWake(node string) string { return k.prefix + ":node:wake:" + node }
+
 // NodeHeartbeat is P:node:heartbeat:NODE.
 func (k Keys) NodeHeartbeat(node string) string { return k.prefix + ":node:heartbeat:" + node }
 

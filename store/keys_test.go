@@ -13,6 +13,7 @@ func TestKeys(t *testing.T) {
 		{k.ClusterNodes(), "debezium:cluster:nodes"},
 		{k.ClusterServerIDs(), "debezium:cluster:server_ids"},
 		{k.NodeHeartbeat("10.0.0.1:8080"), "debezium:node:heartbeat:10.0.0.1:8080"},
+		{k.NodeWake("10.0.0.1:8080"), "debezium:node:wake:10.0.0.1:8080"},
 		{k.TaskConfig("t1"), "debezium:task:config:{t1}"},
 		{k.TaskStatus("t1"), "debezium:task:status:{t1}"},
 		{k.TaskAssignment("t1"), "debezium:task:assignment:{t1}"},

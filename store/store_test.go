@@ -330,3 +330,35 @@ func TestSchemaRecordsGoToTheHistory(t *testing.T) {
 		t.Errorf("status events = %s, want 2", st)
 	}
 }
+
+// GiveEntry wakes the receiving node.
+func TestGiveEntryWakes(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	s.EnsureGroup(ctx)
+	wakes, closeSub := s.WakeUps(ctx, "n2")
+	defer closeSub()
+	id, _ := s.Publish(ctx, map[string]string{"cmd": "start", "task": "t1"})
+	if _, err := s.ReadCommands(ctx, "n1", ">", 1, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if n, _ := s.rdb.PubSubNumSub(ctx, s.keys.NodeWake("n2")).Result(); n[s.keys.NodeWake("n2")] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the subscription never showed up")
+		}
+	}
+	if ok, err := s.GiveEntry(ctx, id, "n1", "n2"); !ok || err != nil {
+		t.Fatalf("give: %v %v", ok, err)
+	}
+	select {
+	case m := <-wakes:
+		if m.Payload != id {
+			t.Fatalf("woken with %q, want the entry %s", m.Payload, id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("n2 was not woken")
+	}
+}

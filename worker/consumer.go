@@ -111,6 +111,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		c.fail(ctx, delay, err)
 	}
+	var wakes sync.WaitGroup
+	defer wakes.Wait() // before done closes: no command is being applied
+	wakes.Add(1)
+	go func() { defer wakes.Done(); c.wakeUps(ctx) }()
 	lastInbox := time.Now()
 	for ctx.Err() == nil {
 		cmds, err := c.store.ReadCommands(ctx, c.cfg.NodeID, ">", 16, c.inboxEvery())
@@ -176,6 +180,28 @@ func (c *Consumer) repairGroup(ctx context.Context, cause error) error {
 	}
 	c.tasks.LostEntries()
 	return nil
+}
+
+// wakeUps applies the entries other nodes give this node as soon as they
+// say so, instead of at the next inbox check (up to three seconds later).
+func (c *Consumer) wakeUps(ctx context.Context) {
+	msgs, closeSub := c.store.WakeUps(ctx, c.cfg.NodeID)
+	defer closeSub()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-msgs:
+			if !ok {
+				return
+			}
+		}
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := c.inbox(actx); err != nil && ctx.Err() == nil {
+			c.log.Debug().Err(err).Msg("reading entries given to this node")
+		}
+		cancel()
+	}
 }
 
 // inbox applies the pending list when it holds more entries than this

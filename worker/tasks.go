@@ -391,6 +391,11 @@ func (t *Tasks) handOver() {
 		select {
 		case <-r.done:
 		case <-ctx.Done():
+			// Still stopping: its lease expires and the task is
+			// reclaimed like a dead node's. (r.outcome is r's own
+			// until done.)
+			t.log.Warn().Str("task", r.id).Msg("task did not stop in time for the hand-over")
+			continue
 		}
 		if r.outcome != outcomeHandOver {
 			continue

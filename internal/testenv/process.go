@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,6 +40,10 @@ func StartProcess(t testing.TB, path string, env []string, args ...string) *Proc
 	t.Cleanup(func() {
 		if err := c.kill(); err != nil {
 			t.Errorf("cleanup of %s: %v", path, err)
+		}
+		if out := p.Output(); strings.Contains(out, "WARNING: DATA RACE") {
+			i := strings.Index(out, "WARNING: DATA RACE")
+			t.Errorf("%s reported a data race:\n%s", path, out[i:min(len(out), i+8000)])
 		}
 	})
 	return p
@@ -116,8 +121,9 @@ type buildEntry struct {
 }
 
 // BuildBinary builds the main package pkg (an import path such as
-// "github.com/dataingest/dataingest/cmd/dataingest") with `go build` and
-// returns the binary's path. Each package is built once per test process,
+// "github.com/dataingest/dataingest/cmd/dataingest") with `go build`
+// (with -race when the test itself runs with it) and returns the binary's
+// path. Each package is built once per test process,
 // into a directory that outlives single tests and is not removed.
 func BuildBinary(t testing.TB, pkg string) string {
 	t.Helper()
@@ -146,7 +152,13 @@ func goBuild(pkg string) (string, error) {
 		return "", fmt.Errorf("creating build directory: %w", err)
 	}
 	out := filepath.Join(dir, path.Base(pkg))
-	if b, err := exec.Command(goTool, "build", "-o", out, pkg).CombinedOutput(); err != nil {
+	args := []string{"build", "-o", out}
+	if raceEnabled {
+		// The node processes of a `go test -race` run are checked for
+		// races too: StartProcess fails the test on a race report.
+		args = append(args, "-race")
+	}
+	if b, err := exec.Command(goTool, append(args, pkg)...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
 	}
 	return out, nil
