@@ -310,6 +310,8 @@ echo "CDC user cdc/cdcpass (REPLICATION SLAVE, REPLICATION CLIENT, SELECT on *.*
 say "Starting three dataingest nodes"
 # One random key for the fleet: passwords in stored task configs are sealed.
 SECRET_KEY=$(head -c 32 /dev/urandom | base64)
+# The CLI seals the task's password with it before it queues the start.
+export DATAINGEST_SECRET_KEY=$SECRET_KEY
 for i in 1 2 3; do
 	port=${NODE_PORTS[$((i - 1))]}
 	start "node$i" "$STATE" env \
