@@ -142,6 +142,54 @@ func (s *Store) RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Des
 	k := s.keys
 	res, err := renewScript.Run(ctx, s.rdb,
 		[]string{k.TaskLock(l.Task), k.TaskConfig(l.Task)}, l.Value, ttl.Milliseconds()).Slice()
+	return s.renewed(l, res, err)
+}
+
+// Renewal is the outcome of one lease's renewal in RenewLeases: what
+// RenewLease returns.
+type Renewal struct {
+	Desired Desired
+	Err     error
+}
+
+// RenewLeases renews every lease of ls by ttl in one round trip (a
+// pipeline of the renew script; on a Redis Cluster one per shard), for a
+// node's whole set of tasks at once. The result for ls[i] is out[i].
+func (s *Store) RenewLeases(ctx context.Context, ls []Lease, ttl time.Duration) []Renewal {
+	out := make([]Renewal, len(ls))
+	if len(ls) == 0 {
+		return out
+	}
+	k := s.keys
+	run := func() []*redis.Cmd {
+		cmds := make([]*redis.Cmd, len(ls))
+		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, l := range ls {
+				cmds[i] = renewScript.EvalSha(ctx, p, []string{k.TaskLock(l.Task), k.TaskConfig(l.Task)}, l.Value, ttl.Milliseconds())
+			}
+			return nil
+		})
+		return cmds
+	}
+	cmds := run()
+	// EVALSHA in a pipeline does not fall back to EVAL: load the script
+	// (a restarted or new Redis) and go again.
+	if err := cmds[0].Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		if err := renewScript.Load(ctx, s.rdb).Err(); err == nil {
+			cmds = run()
+		}
+	}
+	for i, c := range cmds {
+		res, err := c.Slice()
+		d, err := s.renewed(ls[i], res, err)
+		out[i] = Renewal{Desired: d, Err: err}
+	}
+	return out
+}
+
+// renewed turns a reply of renewScript for l into RenewLease's result.
+func (s *Store) renewed(l Lease, res []any, err error) (Desired, error) {
+	k := s.keys
 	if err != nil {
 		return Desired{}, fmt.Errorf("renewing lock of task %s: %w", l.Task, err)
 	}

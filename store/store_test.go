@@ -362,3 +362,37 @@ func TestGiveEntryWakes(t *testing.T) {
 		t.Fatal("n2 was not woken")
 	}
 }
+
+// RenewLeases renews many leases in one round trip, each with its own
+// result, and loads its script into a Redis that lost it.
+func TestRenewLeases(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	var ls []Lease
+	for i := 0; i < 50; i++ {
+		l, _, ok, err := s.AcquireLease(ctx, fmt.Sprint("t", i), "n1", time.Minute)
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		ls = append(ls, l)
+	}
+	s.rdb.Del(ctx, s.keys.TaskLock("t7")) // lost
+	s.rdb.HSet(ctx, s.keys.TaskConfig("t9"), "desired", DesiredStopped)
+	s.rdb.ScriptFlush(ctx)
+	res := s.RenewLeases(ctx, ls, 2*time.Minute)
+	for i, r := range res {
+		switch {
+		case i == 7:
+			if !errors.Is(r.Err, ErrLeaseLost) {
+				t.Errorf("t7: %v, want ErrLeaseLost", r.Err)
+			}
+		case r.Err != nil:
+			t.Errorf("t%d: %v", i, r.Err)
+		case i == 9 && r.Desired.State != DesiredStopped:
+			t.Errorf("t9: desired %q, want stopped", r.Desired.State)
+		}
+	}
+	if ttl := s.rdb.PTTL(ctx, s.keys.TaskLock("t3")).Val(); ttl < time.Minute {
+		t.Errorf("t3's lock TTL %v after the renewal, want about 2m", ttl)
+	}
+}

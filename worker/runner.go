@@ -59,9 +59,10 @@ type runner struct {
 	lease      store.Lease
 	log        zerolog.Logger
 
-	poke chan struct{} // renew now: a command for this task arrived
-	wake chan struct{} // an interrupt arrived
-	done chan struct{} // closed when run returns
+	poke    chan struct{}      // renew now: a command for this task arrived
+	renewal chan store.Renewal // the heartbeat's renewal, from Tasks.renewAll
+	wake    chan struct{}      // an interrupt arrived
+	done    chan struct{}      // closed when run returns
 
 	mu     sync.Mutex // guards gen, cause, cancel, move
 	gen    int64      // generation of the running config
@@ -90,7 +91,7 @@ func newRunner(t *Tasks, id, entry string, l store.Lease) *runner {
 	return &runner{
 		t: t, id: id, entry: entry, lease: l,
 		log:  t.log.With().Str("task", id).Logger(),
-		poke: make(chan struct{}, 1), wake: make(chan struct{}, 1), done: make(chan struct{}),
+		poke: make(chan struct{}, 1), renewal: make(chan store.Renewal, 1), wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 }
 
@@ -235,24 +236,35 @@ func (r *runner) setStatus(ctx context.Context, pairs ...string) {
 	}
 }
 
-// keepLease renews the lease every heartbeat (and when poked) and turns the
-// task's desired state into interrupts. When it cannot renew for longer
-// than the lease lasts, it interrupts with ErrLeaseLostLocal: by then
-// another node may own the task.
+// keepLease takes the lease renewals Tasks makes for all its runners every
+// heartbeat in one round trip (and renews at once when poked), and turns
+// the task's desired state into interrupts. When the lease has not been
+// renewed for longer than it lasts (Redis unreachable, or no renewal
+// came), it interrupts with ErrLeaseLostLocal: by then another node may
+// own the task.
 func (r *runner) keepLease(ctx context.Context) {
 	ttl := r.t.cfg.FailoverTimeout
-	tick := time.NewTicker(r.t.cfg.HeartbeatInterval)
-	defer tick.Stop()
+	check := time.NewTicker(r.t.cfg.HeartbeatInterval)
+	defer check.Stop()
 	renewed := time.Now()
 	failures := 0
 	for {
+		var d store.Desired
+		var err error
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case res := <-r.renewal:
+			d, err = res.Desired, res.Err
 		case <-r.poke:
+			d, err = r.t.store.RenewLease(ctx, r.lease, ttl)
+		case <-check.C:
+			if time.Since(renewed) > ttl-r.t.cfg.HeartbeatInterval/2 {
+				r.interrupt(ErrLeaseLostLocal)
+				return
+			}
+			continue
 		}
-		d, err := r.t.store.RenewLease(ctx, r.lease, ttl)
 		switch {
 		case errors.Is(err, store.ErrLeaseLost):
 			r.interrupt(err)

@@ -274,9 +274,37 @@ func (t *Tasks) Run(ctx context.Context) error {
 			t.handOver()
 			return nil
 		case <-tick.C:
+			t.renewAll(ctx)
 			t.refresh(ctx)
 		case <-t.recheck:
 			t.refresh(ctx)
+		}
+	}
+}
+
+// renewAll renews the leases of every runner in one round trip and hands
+// each runner its result; a runner not done with the previous one gets
+// the newer instead.
+func (t *Tasks) renewAll(ctx context.Context) {
+	t.mu.Lock()
+	runners := make([]*runner, 0, len(t.runners))
+	leases := make([]store.Lease, 0, len(t.runners))
+	for _, r := range t.runners {
+		runners = append(runners, r)
+		leases = append(leases, r.lease)
+	}
+	t.mu.Unlock()
+	rctx, cancel := context.WithTimeout(ctx, t.cfg.HeartbeatInterval)
+	defer cancel()
+	for i, res := range t.store.RenewLeases(rctx, leases, t.cfg.FailoverTimeout) {
+		r := runners[i]
+		select {
+		case <-r.renewal: // an older result nobody took: replaced
+		default:
+		}
+		select {
+		case r.renewal <- res:
+		default:
 		}
 	}
 }
