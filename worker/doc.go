@@ -6,9 +6,11 @@
 // A task runs on the node that holds its lock P:lock:task:{ID}. The lock's
 // value is "NODE TOKEN", where TOKEN comes from a per-task counter
 // (field fence of the status hash), so every acquisition has a value no
-// earlier holder can have. The lock's TTL is FAILOVER_TIMEOUT; the runner's
-// lease keeper renews it every HEARTBEAT_INTERVAL by a script that succeeds
-// only while the value is still its own.
+// earlier holder can have. The lock's TTL is FAILOVER_TIMEOUT; every
+// HEARTBEAT_INTERVAL the node renews the locks of all its runners in one
+// round trip (a pipeline of a script that succeeds only while the value is
+// still the runner's own), and each runner's lease keeper acts on its
+// result.
 //
 // Every write a runner makes (its output events, its checkpoint, its status)
 // is a Lua script that first compares the lock's value with the runner's:
@@ -43,9 +45,12 @@
 // heartbeat. It runs those tasks from their checkpoints, or gives them on.
 // A start of a task nobody runs goes where the scheduler places it: this
 // node, or another one, by moving the entry to that node's pending list
-// (XCLAIM to its consumer). Every node checks every three seconds whether
+// (XCLAIM to its consumer) and waking it (PUBLISH on P:node:wake:NODE).
+// A woken node, and every node every three seconds anyway, checks whether
 // its pending list holds entries it does not run yet (given to it, or
-// waiting for a lock) and applies them. An entry whose task is locked by a
+// waiting for a lock) and applies them. The start entry a task holds never
+// keeps a config: once the config is stored the entry is replaced by one
+// without it (Store.Rehold), and so is an entry lost with the group. An entry whose task is locked by a
 // live node goes back to that node; one locked by a dead node waits here
 // until the lock expires. A task moved for balance or by a failover command
 // stops at a written checkpoint, its lock is released, and its entry moves
