@@ -65,6 +65,25 @@ func TestShed(t *testing.T) {
 	}
 }
 
+// playRound is one monitor round: every node sheds as Shed says, all
+// deciding on the same view of the fleet. It returns the moves made.
+func playRound(nodes []Node) int {
+	snapshot := append([]Node(nil), nodes...)
+	moves := 0
+	for i := range snapshot {
+		for _, to := range Shed(snapshot, snapshot[i].ID) {
+			nodes[i].Tasks--
+			for j := range nodes {
+				if nodes[j].ID == to {
+					nodes[j].Tasks++
+				}
+			}
+			moves++
+		}
+	}
+	return moves
+}
+
 // TestShedConverges plays monitor rounds on a fleet and checks that loads
 // end within one of each other and that a balanced fleet does not move.
 func TestShedConverges(t *testing.T) {
@@ -75,20 +94,8 @@ func TestShedConverges(t *testing.T) {
 		for i, c := range counts {
 			nodes[i] = Node{ID: string(rune('a' + i)), Tasks: c}
 		}
-		moves := 0
 		for round := 0; round < 2; round++ {
-			snapshot := append([]Node(nil), nodes...)
-			for i := range nodes {
-				for _, to := range Shed(snapshot, nodes[i].ID) {
-					nodes[i].Tasks--
-					for j := range nodes {
-						if nodes[j].ID == to {
-							nodes[j].Tasks++
-						}
-					}
-					moves++
-				}
-			}
+			playRound(nodes)
 		}
 		target := Target(nodes)
 		lo, hi := nodes[0].Tasks, nodes[0].Tasks
@@ -147,19 +154,7 @@ func TestShedRandomFleets(t *testing.T) {
 				t.Fatalf("fleet %s: still moving after 10 rounds: %v", start, nodes)
 			}
 			before, over := squares(), overMax()
-			snapshot := append([]Node(nil), nodes...)
-			moves := 0
-			for i := range snapshot {
-				for _, to := range Shed(snapshot, snapshot[i].ID) {
-					nodes[i].Tasks--
-					for j := range nodes {
-						if nodes[j].ID == to {
-							nodes[j].Tasks++
-						}
-					}
-					moves++
-				}
-			}
+			moves := playRound(nodes)
 			if moves == 0 {
 				break
 			}

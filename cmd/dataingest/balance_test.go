@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -47,10 +46,7 @@ func TestBurstPlacesEvenlyAndAJoinerTakesItsShare(t *testing.T) {
 	for _, id := range nodes {
 		f.start(id)
 	}
-	waitFor(t, 5*time.Second, "three live nodes", func() bool {
-		ns, _ := f.st.Nodes(context.Background())
-		return len(ns) == 3
-	})
+	f.waitNodes(3)
 	tasks := datagenTasks(f, 9, 50)
 	f.waitAllRunning(tasks, 10*time.Second)
 	if s := spread(f.load(tasks), nodes); s != "3/3/3" {

@@ -49,6 +49,21 @@ func (f *fleet) start(id string) {
 
 func (f *fleet) kill(id string) { f.nodes[id].Kill(f.t) }
 
+// waitNodes waits until n nodes are listed, all alive.
+func (f *fleet) waitNodes(n int) {
+	f.t.Helper()
+	waitFor(f.t, 5*time.Second, fmt.Sprint(n, " live nodes"), func() bool {
+		ns, _ := f.st.Nodes(context.Background())
+		alive := 0
+		for _, x := range ns {
+			if x.Alive {
+				alive++
+			}
+		}
+		return len(ns) == n && alive == n
+	})
+}
+
 func (f *fleet) publish(fields ...string) {
 	m := map[string]string{}
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -211,10 +226,7 @@ func TestFleetSpreadsTasksAndAJoiningNodeTakesItsShare(t *testing.T) {
 	for _, id := range []string{"n1", "n2", "n3"} {
 		f.start(id)
 	}
-	waitFor(t, 5*time.Second, "three live nodes", func() bool {
-		ns, _ := f.st.Nodes(context.Background())
-		return len(ns) == 3
-	})
+	f.waitNodes(3)
 	tasks := datagenTasks(f, 12, 50)
 	f.waitAllRunning(tasks, 10*time.Second)
 	// Placement alone spreads them: ceil(12/3)+1 = 5 at most per node.
