@@ -42,32 +42,15 @@ func LockOwner(value string) string {
 // counter that is not a number restarts from the time in ms, above every
 // token handed out before. repairs names them ("lock", "lock-ttl",
 // "status", "fence"), comma-separated.
-var acquireScript = redis.NewScript(`
+var acquireScript = redis.NewScript(luaLease + `
 local repairs = {}
-local lt = redis.call('TYPE', KEYS[1])['ok']
-if lt ~= 'none' and lt ~= 'string' then
-  redis.call('DEL', KEYS[1])
-  table.insert(repairs, 'lock')
-end
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  if redis.call('PTTL', KEYS[1]) == -1 then
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    table.insert(repairs, 'lock-ttl')
-  end
-  return {0, cur, table.concat(repairs, ',')}
-end
-local st = redis.call('TYPE', KEYS[2])['ok']
-if st ~= 'none' and st ~= 'hash' then
-  redis.call('DEL', KEYS[2])
+local cur = readLock(KEYS[1], ARGV[2], repairs)
+if cur then return {0, cur, table.concat(repairs, ',')} end
+rebuildStatus(KEYS[2], ARGV[3], repairs)
+local f = redis.call('HGET', KEYS[2], 'fence')
+if f and not string.match(f, '^%d+$') then
   redis.call('HSET', KEYS[2], 'fence', ARGV[3])
-  table.insert(repairs, 'status')
-else
-  local f = redis.call('HGET', KEYS[2], 'fence')
-  if f and not string.match(f, '^%d+$') then
-    redis.call('HSET', KEYS[2], 'fence', ARGV[3])
-    table.insert(repairs, 'fence')
-  end
+  table.insert(repairs, 'fence')
 end
 local token = redis.call('HINCRBY', KEYS[2], 'fence', 1)
 local val = ARGV[1] .. ' ' .. token
@@ -222,17 +205,13 @@ func (s *Store) renewed(l Lease, res []any, err error) (Desired, error) {
 // A release also clears a pending hand-over request.
 // A config or status of another type is left to its own repair or report;
 // the release itself never fails half-way on one.
-var releaseScript = redis.NewScript(`
-if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+var releaseScript = redis.NewScript(luaLease + `
+if not holds(KEYS[1], ARGV[1]) then return 0 end
 local cfgOK = redis.call('TYPE', KEYS[4])['ok'] == 'hash'
 if ARGV[5] ~= '' and (not cfgOK or redis.call('HGET', KEYS[4], 'desired') ~= ARGV[5]) then return -1 end
-local st = redis.call('TYPE', KEYS[3])['ok']
 redis.call('DEL', KEYS[1], KEYS[2])
 if cfgOK then redis.call('HDEL', KEYS[4], 'handoff') end
-if st ~= 'none' and st ~= 'hash' then
-  redis.call('DEL', KEYS[3])
-  redis.call('HSET', KEYS[3], 'fence', string.match(ARGV[1], '(%d+)$') or '0')
-end
+rebuildStatus(KEYS[3], tokenOf(ARGV[1]), {})
 redis.call('HSET', KEYS[3], 'state', ARGV[2], 'error', ARGV[3], 'node', '', 'lag_ms', '0', 'updated_at', ARGV[4])
 return 1
 `)
@@ -267,8 +246,8 @@ func (s *Store) ReleaseLease(ctx context.Context, l Lease, state, errMsg, requir
 // KEYS[2..6] P:task:config, status, offset, schema, assignment of {ID}
 // ARGV[1] lock value
 // Returns 1 deleted, 0 not the holder.
-var deleteScript = redis.NewScript(`
-if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+var deleteScript = redis.NewScript(luaLease + `
+if not holds(KEYS[1], ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 return 1
 `)
@@ -299,19 +278,10 @@ func (s *Store) DeleteTask(ctx context.Context, l Lease) error {
 // KEYS[1] P:lock:task:{ID}
 // ARGV[1] TTL for a lock that has none, ms
 // Returns {value or "", repairs}.
-var lockHolderScript = redis.NewScript(`
-local t = redis.call('TYPE', KEYS[1])['ok']
-if t == 'none' then return {'', ''} end
-if t ~= 'string' then
-  redis.call('DEL', KEYS[1])
-  return {'', 'lock'}
-end
-local v = redis.call('GET', KEYS[1])
-if redis.call('PTTL', KEYS[1]) == -1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  return {v, 'lock-ttl'}
-end
-return {v, ''}
+var lockHolderScript = redis.NewScript(luaLease + `
+local repairs = {}
+local v = readLock(KEYS[1], ARGV[1], repairs)
+return {v or '', table.concat(repairs, ',')}
 `)
 
 // LockHolder returns the value of task's lock, "" when free. A lock

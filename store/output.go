@@ -97,7 +97,7 @@ var (
 // holder} lease lost; {-1, length} stream full, nothing written; {-2,
 // stored batch} checkpoint moved; {-3, key, found, wanted} a damaged key,
 // nothing written.
-var writeScript = redis.NewScript(luaTypes + luaStreams + `
+var writeScript = redis.NewScript(luaTypes + luaStreams + luaLease + `
 local lt = redis.call('TYPE', KEYS[1])['ok']
 if lt ~= 'string' then
   if lt == 'none' then return {0, ''} end
@@ -168,17 +168,11 @@ end
 
 -- The status is DataIngest's own report: rebuilt when damaged, keeping the
 -- fencing counter at least at the token in use.
-local events = nil
-if redis.call('TYPE', KEYS[4])['ok'] ~= 'hash' and redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('DEL', KEYS[4])
-  redis.call('HSET', KEYS[4], 'fence', string.match(ARGV[1], '(%d+)$') or '0')
-  table.insert(repairs, 'status')
-else
-  events = redis.call('HGET', KEYS[4], 'events')
-  if events and not string.match(events, '^%-?%d+$') then
-    redis.call('HSET', KEYS[4], 'events', '0')
-    table.insert(repairs, 'events')
-  end
+rebuildStatus(KEYS[4], tokenOf(ARGV[1]), repairs)
+local events = redis.call('HGET', KEYS[4], 'events')
+if events and not string.match(events, '^%-?%d+$') then
+  redis.call('HSET', KEYS[4], 'events', '0')
+  table.insert(repairs, 'events')
 end
 
 local id = ''
@@ -205,14 +199,13 @@ return {1, id, table.concat(repairs, ',')}
 // OutputWriter writes one task's batches under one lease. It reuses its
 // argument buffer, so it is for one goroutine.
 type OutputWriter struct {
-	s       *Store
-	lease   Lease
-	limit   OutputLimit
-	batch   int64  // batches written so far, as stored in the checkpoint
-	tail    string // last output entry id known: "0-0" empty stream, "" not read yet
-	repairs string // what the last write rebuilt, "" for nothing
-	keys    []string
-	args    []any
+	s     *Store
+	lease Lease
+	limit OutputLimit
+	batch int64  // batches written so far, as stored in the checkpoint
+	tail  string // last output entry id known: "0-0" empty stream, "" not read yet
+	keys  []string
+	args  []any
 }
 
 // NewOutputWriter returns a writer for l's task that continues after the
@@ -224,11 +217,6 @@ func (s *Store) NewOutputWriter(l Lease, limit OutputLimit, storedBatch int64) *
 		keys: []string{k.TaskLock(l.Task), k.TaskEvents(l.Task), k.TaskOffset(l.Task), k.TaskStatus(l.Task), k.TaskSchema(l.Task)},
 	}
 }
-
-// Repairs names what the last successful Write rebuilt of the task's keys
-// (comma-separated: status, events, offset), "" when nothing: the caller
-// logs it.
-func (w *OutputWriter) Repairs() string { return w.repairs }
 
 // Write appends b to the output stream, sets the checkpoint and status, all
 // in one fenced script. It returns the last entry's id ("" when b had no
@@ -269,7 +257,6 @@ func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("writing batch %d of task %s: %w", next, w.lease.Task, err)
 	}
-	w.repairs = ""
 	switch toInt(res[0]) {
 	case 1:
 		w.batch = next
@@ -277,10 +264,7 @@ func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 		if id != "" {
 			w.tail = id
 		}
-		if len(res) > 2 {
-			w.repairs = toString(res[2])
-			w.s.repaired(w.lease.Task, res, 2)
-		}
+		w.s.repaired(w.lease.Task, res, 2) // the repair hook logs what the write rebuilt
 		return id, nil
 	case 2:
 		w.batch = next

@@ -15,31 +15,27 @@ import (
 // in it, and every node is deaf or blind while it stays. It reports
 // whether it deleted the key; the repair hook hears of it too.
 func (s *Store) RepairFleetKey(ctx context.Context, key, want string) (bool, error) {
-	t, err := s.rdb.Type(ctx, key).Result()
+	// One script: never delete what a producer just recreated.
+	t, err := repairKeyScript.Run(ctx, s.rdb, []string{key}, want).Text()
 	if err != nil {
-		return false, fmt.Errorf("reading the type of %s: %w", key, err)
+		return false, fmt.Errorf("checking the type of %s: %w", key, err)
 	}
-	if t == "none" || t == want {
+	if t == "" {
 		return false, nil
 	}
-	// Only when the type is still the wrong one: never delete what a
-	// producer just recreated.
-	n, err := repairKeyScript.Run(ctx, s.rdb, []string{key}, want).Int()
-	if err != nil {
-		return false, fmt.Errorf("deleting %s (a %s, not a %s): %w", key, t, want, err)
-	}
-	if n == 1 && s.onRepair != nil {
+	if s.onRepair != nil {
 		s.onRepair("", fmt.Sprintf("%s (a %s, not a %s: deleted)", key, t, want))
 	}
-	return n == 1, nil
+	return true, nil
 }
 
-// repairKeyScript deletes KEYS[1] if its type is neither none nor ARGV[1].
+// repairKeyScript deletes KEYS[1] if its type is neither none nor ARGV[1],
+// and returns the type it deleted ("" when it kept the key).
 var repairKeyScript = redis.NewScript(`
 local t = redis.call('TYPE', KEYS[1])['ok']
-if t == 'none' or t == ARGV[1] then return 0 end
+if t == 'none' or t == ARGV[1] then return '' end
 redis.call('DEL', KEYS[1])
-return 1
+return t
 `)
 
 // addTask adds task to P:cluster:tasks, repairing a set of another type

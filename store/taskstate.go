@@ -211,13 +211,9 @@ func (s *Store) LoadOffset(ctx context.Context, task string) (map[string]string,
 // Returns 1 written, 0 not the holder.
 // A status of another type is rebuilt (it is DataIngest's own report),
 // keeping the fencing counter at the token in use.
-var statusScript = redis.NewScript(`
-if redis.call('TYPE', KEYS[1])['ok'] ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local st = redis.call('TYPE', KEYS[2])['ok']
-if st ~= 'none' and st ~= 'hash' then
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[2], 'fence', string.match(ARGV[1], '(%d+)$') or '0')
-end
+var statusScript = redis.NewScript(luaLease + `
+if not holds(KEYS[1], ARGV[1]) then return 0 end
+rebuildStatus(KEYS[2], tokenOf(ARGV[1]), {})
 redis.call('HSET', KEYS[2], unpack(ARGV, 2))
 return 1
 `)
