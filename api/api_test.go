@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -533,5 +534,26 @@ func TestRequestIDBounded(t *testing.T) {
 	}
 	if n := r.Client(t).XLen(context.Background(), st.Keys().Commands()).Val(); n != 0 {
 		t.Fatalf("%d commands queued", n)
+	}
+}
+
+// /readyz answers 503 with the node's own reason (its command consumer not
+// reading) while Redis is fine.
+func TestReadyzAsksTheNode(t *testing.T) {
+	var notReady atomic.Pointer[error]
+	ready := func() error {
+		if e := notReady.Load(); e != nil {
+			return *e
+		}
+		return nil
+	}
+	_, base, _, _ := startServer(t, Config{Ready: ready}, zerolog.Nop())
+	if code, body := do(t, "GET", base+"/readyz", "", ""); code != http.StatusOK {
+		t.Fatalf("ready node: %d %s", code, body)
+	}
+	e := errors.New("the node has not read the command stream for 1m0s")
+	notReady.Store(&e)
+	if code, body := do(t, "GET", base+"/readyz", "", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "command stream") {
+		t.Fatalf("node not reading commands: %d %s, want 503 with the reason", code, body)
 	}
 }

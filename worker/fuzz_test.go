@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -167,5 +168,25 @@ func collectOthers(v any, out *[]string) {
 			}
 			collectOthers(e, out)
 		}
+	}
+}
+
+// Healthy fails once the consumer has not read the command stream for
+// five read periods (at least 10 s), naming the last read error.
+func TestConsumerHealthy(t *testing.T) {
+	c := NewConsumer(Config{NodeID: "n1", FailoverTimeout: 60e9}, nil, nil, noRoom{}, zerolog.Nop(), nil)
+	if err := c.Healthy(); err != nil {
+		t.Fatalf("before the first read: %v", err)
+	}
+	c.readDone(nil)
+	if err := c.Healthy(); err != nil {
+		t.Fatalf("right after a read: %v", err)
+	}
+	c.readDone(fmt.Errorf("NOGROUP no such key"))
+	c.healthMu.Lock()
+	c.lastRead = c.lastRead.Add(-time.Minute)
+	c.healthMu.Unlock()
+	if err := c.Healthy(); err == nil || !strings.Contains(err.Error(), "NOGROUP") {
+		t.Fatalf("a minute without a read: %v, want an error naming the last read error", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dataingest/dataingest/internal/testenv"
 	"github.com/dataingest/dataingest/store"
 )
 
@@ -20,18 +19,14 @@ func TestPausedCDCOwnerTakeoverWrites(t *testing.T) {
 
 func testPausedCDCOwnerTakeoverWrites(t *testing.T, fl dbFlavor) {
 	m := fl.start(t)
-	r := testenv.StartRedis(t)
-	rdb := r.Client(t)
-	st := store.New(rdb, "debezium")
-	bin := binary(t)
 	ctx := context.Background()
 	m.Exec(t, "CREATE DATABASE p", "CREATE TABLE p.t (id INT PRIMARY KEY, v VARCHAR(32))",
 		"CREATE TABLE p.filler (id INT AUTO_INCREMENT PRIMARY KEY, b LONGTEXT)")
-	nodes := map[string]*testenv.Process{}
-	for _, id := range []string{"n1", "n2"} {
-		nodes[id] = testenv.StartProcess(t, bin, nodeEnv(r.Addr, id))
-	}
-	st.Publish(ctx, map[string]string{"cmd": "start", "task": "p", "config": cdcConfig(m, "never", "p.t")})
+	f := newFleet(t)
+	f.start("n1")
+	f.start("n2")
+	rdb, st, nodes := f.rdb, f.st, f.nodes
+	f.publish("cmd", "start", "task", "p", "config", cdcConfig(m, "never", "p.t"))
 	waitForStart(t, st, "p")
 	in := startInserter(t, m, "p.t", 10, 5*time.Millisecond)
 	events := func() int64 { return rdb.XLen(ctx, st.Keys().TaskEvents("p")).Val() }
