@@ -30,16 +30,21 @@ type Monitor struct {
 	adopt func(context.Context, []store.Command)
 	move  func(targets []string)
 	log   zerolog.Logger
+	done  chan struct{}
 }
+
+// Done is closed when Run has returned.
+func (m *Monitor) Done() <-chan struct{} { return m.done }
 
 // NewMonitor returns the monitor of a node. adopt applies reclaimed start
 // entries; move moves one of this node's tasks to each target node.
 func NewMonitor(cfg MonitorConfig, st *store.Store, fleet *Fleet, adopt func(context.Context, []store.Command), move func([]string), log zerolog.Logger) *Monitor {
-	return &Monitor{cfg: cfg, store: st, fleet: fleet, adopt: adopt, move: move, log: log}
+	return &Monitor{cfg: cfg, store: st, fleet: fleet, adopt: adopt, move: move, log: log, done: make(chan struct{})}
 }
 
 // Run monitors until ctx ends.
 func (m *Monitor) Run(ctx context.Context) error {
+	defer close(m.done)
 	m.checkEviction(ctx)
 	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()

@@ -19,7 +19,14 @@ type Heartbeat struct {
 	tasks   *Tasks
 	log     zerolog.Logger
 	started time.Time
+	after   []<-chan struct{} // what must end before the node leaves (WaitFor)
 }
+
+// WaitFor makes the node leave the fleet only once done is closed too: the
+// command consumer and the monitor, whose last Redis calls would otherwise
+// recreate the node's consumer in the group after it was removed. Call it
+// before Run.
+func (h *Heartbeat) WaitFor(done <-chan struct{}) { h.after = append(h.after, done) }
 
 // NewHeartbeat returns the heartbeat of a node.
 func NewHeartbeat(cfg Config, st *store.Store, tasks *Tasks, log zerolog.Logger) *Heartbeat {
@@ -57,11 +64,15 @@ func (h *Heartbeat) Run(ctx context.Context) error {
 	}
 }
 
-// leave removes the node from the fleet once its tasks are handed over.
+// leave removes the node from the fleet once its tasks are handed over
+// and the components it waits for have ended, within 10 s in all.
 func (h *Heartbeat) leave() {
-	select {
-	case <-h.tasks.Drained():
-	case <-time.After(10 * time.Second):
+	deadline := time.After(10 * time.Second)
+	for _, done := range append([]<-chan struct{}{h.tasks.Drained()}, h.after...) {
+		select {
+		case <-done:
+		case <-deadline:
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

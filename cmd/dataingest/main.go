@@ -83,9 +83,11 @@ func runMain() int {
 	tasks = worker.NewTasks(wc, st, fleet, component("tasks"), metrics)
 	consumer := worker.NewConsumer(wc, st, tasks, fleet, component("commands"), metrics)
 	heartbeat := worker.NewHeartbeat(wc, st, tasks, component("heartbeat"))
+	heartbeat.WaitFor(consumer.Done())
 	monitor := scheduler.NewMonitor(scheduler.MonitorConfig{
 		NodeID: cfg.Cluster.NodeID, Interval: cfg.Cluster.TaskMonitorInterval, FailoverTimeout: cfg.Cluster.FailoverTimeout,
 	}, st, fleet, consumer.Adopt, tasks.Move, component("monitor"))
+	heartbeat.WaitFor(monitor.Done())
 	server := api.New(api.Config{
 		Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), Sealer: sealer, Ready: consumer.Healthy,
 	}, st, reg, component("api"))
