@@ -313,7 +313,7 @@ func (c *Consumer) dispatch(ctx context.Context, cmd store.Command, name, id str
 			from = reclaimed // a node handing over: resume, and place it
 		}
 		if from != fresh {
-			return c.resume(ctx, cmd, id, from, log)
+			return c.settle(ctx, cmd, id, from, desiredUnknown, log)
 		}
 		return c.start(ctx, cmd, id, name == "restart", log)
 	case "stop":
@@ -367,7 +367,7 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 	}
 	if errors.Is(err, store.ErrStaleCommand) {
 		log.Info().Msg("start older than a command applied already: only the stored state counts")
-		return c.resume(ctx, cmd, id, fresh, log)
+		return c.settle(ctx, cmd, id, fresh, desiredUnknown, log)
 	}
 	if err != nil {
 		return err
@@ -383,126 +383,110 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 			cmd.ID = nid
 		}
 	}
-	return c.run(ctx, cmd, id, fresh, log)
+	return c.settle(ctx, cmd, id, fresh, store.DesiredRunning, log)
 }
 
-// resume runs a task whose start entry is pending on this node: after a
-// restart, given by another node, or reclaimed from a dead one. The entry's
-// config may be older than the stored one, so only the stored state counts.
-func (c *Consumer) resume(ctx context.Context, cmd store.Command, id string, from origin, log zerolog.Logger) error {
-	sc, err := c.store.LoadConfig(ctx, id)
-	if errors.Is(err, store.ErrUnknownTask) {
-		return c.ack(ctx, cmd.ID)
-	}
-	if err != nil {
-		return err
-	}
-	if sc.Desired.State != store.DesiredRunning {
-		log.Info().Str("desired", sc.Desired.State).Msg("pending start of a task no longer wanted running")
-		return c.ack(ctx, cmd.ID)
-	}
-	return c.run(ctx, cmd, id, from, log)
-}
-
-// run makes sure the task of a start entry runs exactly once in the fleet:
-// a duplicate entry of a task that runs is acknowledged (or given back to
-// the node that runs it); otherwise the scheduler's placement decides
-// whether this node runs it or gives the entry to another node.
-func (c *Consumer) run(ctx context.Context, cmd store.Command, id string, from origin, log zerolog.Logger) error {
-	if c.tasks.Closing() {
-		// Handing over. A task this node holds the lock of leaves with the
-		// hand-over (or, should that fail, by reclaim); the entry stays.
-		// Any other start goes back on the stream for another node.
-		holder, err := c.store.LockHolder(ctx, id, c.cfg.FailoverTimeout)
-		if err != nil {
-			return err
-		}
-		if store.LockOwner(holder) != c.cfg.NodeID {
-			c.tasks.republish(ctx, id, cmd.ID, "node "+c.cfg.NodeID+" shutting down")
-		}
-		return nil
-	}
-	if c.tasks.Poke(id) {
-		// Running here; the runner picks up a new gen. Its own entry
-		// stays pending.
-		if c.tasks.OwnsEntry(cmd.ID) {
-			return nil
-		}
-		return c.ack(ctx, cmd.ID)
-	}
-	holder, err := c.store.LockHolder(ctx, id, c.cfg.FailoverTimeout)
-	if err != nil {
-		return err
-	}
-	if holder != "" {
-		return c.runsElsewhere(ctx, cmd, id, holder, from, log)
-	}
-	// Nobody runs it: place it. Entries given to this node stay unless it
-	// has no room, so that a stale view of the fleet cannot bounce them.
-	if from != pending || !c.tasks.HasRoom() {
-		place := c.placer.Place
-		if from == reclaimed { // a dead or stopping node's task: move it now
-			place = c.placer.PlaceNear
-		}
-		to, err := place(ctx, max(c.unapplied, 1))
-		if err != nil {
-			return err
-		}
-		switch {
-		case to == "":
-			ev := log.Warn()
-			if from == pending { // retried every inbox check: said once already
-				ev = log.Debug()
+// settle carries out what a start entry means (decide): it gathers the
+// facts decide asks for, one Redis read each, and applies the final step.
+// A task's start entries have no other Redis effects than these.
+//
+// desired is the task's desired state when the caller knows it (a start
+// that has just stored it), desiredUnknown otherwise: a pending or
+// reclaimed entry's config may be older than the stored one, so only the
+// stored state counts.
+func (c *Consumer) settle(ctx context.Context, cmd store.Command, id string, from origin, desired string, log zerolog.Logger) error {
+	self := c.cfg.NodeID
+	f := facts{Self: self, From: from, Desired: desired, Closing: c.tasks.Closing(), Room: c.tasks.HasRoom()}
+	f.RunsHere = c.tasks.Poke(id) // the runner, if any, looks at the desired state now
+	f.OwnEntry = f.RunsHere && c.tasks.OwnsEntry(cmd.ID)
+	for range 8 { // decide ends within five steps; runHere may add two
+		d := decide(f)
+		switch d.Do {
+		case readDesired:
+			sc, err := c.store.LoadConfig(ctx, id)
+			switch {
+			case errors.Is(err, store.ErrUnknownTask):
+				f.Desired = desiredNone
+			case err != nil:
+				return err
+			default:
+				f.Desired = sc.Desired.State
 			}
-			ev.Msg("no live node has room for the task (DATAINGEST_MAX_TASKS); it waits here")
+		case readLock:
+			holder, err := c.store.LockHolder(ctx, id, c.cfg.FailoverTimeout)
+			if err != nil {
+				return err
+			}
+			f.Lock, f.Holder = lockOf(holder, self)
+		case readLiveness:
+			alive, err := c.store.Alive(ctx, f.Holder)
+			if err != nil {
+				return err
+			}
+			f.Lock = lockDead
+			if alive {
+				f.Lock = lockLive
+			}
+		case place:
+			placeFn := c.placer.Place
+			if d.Near {
+				placeFn = c.placer.PlaceNear
+			}
+			to, err := placeFn(ctx, max(c.unapplied, 1))
+			if err != nil {
+				return err
+			}
+			f.Placed, f.Target = true, to
+		case runHere:
+			started, holder, err := c.tasks.Start(ctx, id, cmd.ID)
+			switch {
+			case errors.Is(err, ErrLockedHere):
+				f.Lock = lockHere
+			case errors.Is(err, ErrShuttingDown):
+				f.Closing, f.Lock = true, lockFree // Start released the lock it took, if any
+			case err != nil:
+				return err
+			case started:
+				return nil // the entry stays pending here while the task runs
+			default: // taken meanwhile
+				f.Lock, f.Holder = lockOf(holder, self)
+			}
+		case keep:
+			ev := log.Info()
+			switch {
+			case d.Quiet:
+				ev = log.Debug()
+			case d.Warn:
+				ev = log.Warn()
+			}
+			ev.Msg(d.Why)
 			return nil
-		case to != c.cfg.NodeID:
-			log.Info().Str("to", to).Msg("placing task on another node")
-			_, err := c.store.GiveEntry(ctx, cmd.ID, c.cfg.NodeID, to)
+		case ack:
+			log.Info().Msg(d.Why)
+			return c.ack(ctx, cmd.ID)
+		case give:
+			log.Info().Str("to", d.To).Msg(d.Why)
+			_, err := c.store.GiveEntry(ctx, cmd.ID, self, d.To)
 			return err
+		case republish:
+			log.Info().Msg(d.Why + ": start put back on the stream")
+			c.tasks.republish(ctx, id, cmd.ID, d.Why)
+			return nil
 		}
 	}
-	started, holder, err := c.tasks.Start(ctx, id, cmd.ID)
-	switch {
-	case errors.Is(err, ErrLockedHere):
-		log.Debug().Msg("task locked by an earlier run of this node; it starts when the lock expires")
-		return nil
-	case errors.Is(err, ErrShuttingDown):
-		c.tasks.republish(ctx, id, cmd.ID, "node "+c.cfg.NodeID+" shutting down")
-		return nil
-	case err != nil:
-		return err
-	case started:
-		return nil // the entry stays pending here while the task runs
-	}
-	return c.runsElsewhere(ctx, cmd, id, holder, from, log)
+	return fmt.Errorf("start entry %s of task %s: no decision after eight steps (%+v)", cmd.ID, id, f)
 }
 
-// runsElsewhere handles a start entry of a task whose lock is held. A fresh
-// duplicate is acknowledged: the holder has its own entry. A pending or
-// reclaimed entry may be the holder's own: it goes back to the holder when
-// that node is alive, and waits here (retried at every inbox check) while the
-// lock of a dead holder expires.
-func (c *Consumer) runsElsewhere(ctx context.Context, cmd store.Command, id, holder string, from origin, log zerolog.Logger) error {
-	owner := store.LockOwner(holder)
-	if owner == c.cfg.NodeID {
-		log.Debug().Msg("task locked by an earlier run of this node; it starts when the lock expires")
-		return nil
+// lockOf turns a lock value into a lock fact and its holder's node.
+func lockOf(value, self string) (lockFact, string) {
+	owner := store.LockOwner(value)
+	switch {
+	case value == "":
+		return lockFree, ""
+	case owner == self:
+		return lockHere, owner
 	}
-	if from == fresh {
-		log.Info().Str("holder", owner).Msg("task runs on another node")
-		return c.ack(ctx, cmd.ID)
-	}
-	alive, err := c.store.Alive(ctx, owner)
-	if err != nil {
-		return err
-	}
-	if !alive {
-		log.Debug().Str("holder", owner).Msg("task locked by a dead node; it starts here when the lock expires")
-		return nil
-	}
-	_, err = c.store.GiveEntry(ctx, cmd.ID, c.cfg.NodeID, owner)
-	return err
+	return lockOther, owner
 }
 
 // setDesired records stop or delete. A runner (here or on another node)
