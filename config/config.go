@@ -97,6 +97,12 @@ type Cluster struct {
 	// MaxTasks is the most tasks this node runs; 0 = no limit
 	// (DATAINGEST_MAX_TASKS).
 	MaxTasks int `env:"DATAINGEST_MAX_TASKS" envDefault:"0"`
+	// ShutdownTimeout bounds the whole stop on SIGTERM: reading commands
+	// ends, every task is handed over, the node leaves the fleet and the
+	// HTTP server closes, all within it (DATAINGEST_SHUTDOWN_TIMEOUT). A
+	// task whose runner has not stopped by then is reclaimed like a dead
+	// node's, after FAILOVER_TIMEOUT.
+	ShutdownTimeout time.Duration `env:"DATAINGEST_SHUTDOWN_TIMEOUT" envDefault:"10s"`
 }
 
 // HTTP is the node's HTTP API and /metrics listener.

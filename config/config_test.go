@@ -35,6 +35,7 @@ func defaults() Config {
 			HeartbeatInterval:   10 * time.Second,
 			TaskMonitorInterval: 60 * time.Second,
 			FailoverTimeout:     60 * time.Second,
+			ShutdownTimeout:     10 * time.Second,
 		},
 		HTTP: HTTP{Addr: ":8080"},
 		Log:  Log{Level: "info", Format: "json"},
@@ -77,6 +78,7 @@ func TestLoad(t *testing.T) {
 				"DATAINGEST_TASK_MONITOR_INTERVAL=2s",
 				"DATAINGEST_FAILOVER_TIMEOUT=1m30s",
 				"DATAINGEST_MAX_TASKS=12",
+				"DATAINGEST_SHUTDOWN_TIMEOUT=25s",
 				"DATAINGEST_LOG_LEVEL=DEBUG",
 				"DATAINGEST_LOG_FORMAT=console",
 			},
@@ -86,7 +88,8 @@ func TestLoad(t *testing.T) {
 					TLS: true, TLSCAFile: ca, TLSCertFile: cert, TLSKeyFile: key, KeyPrefix: "di-test:7",
 				}
 				c.Cluster = Cluster{NodeID: "node-a", HeartbeatInterval: 500 * time.Millisecond,
-					TaskMonitorInterval: 2 * time.Second, FailoverTimeout: 90 * time.Second, MaxTasks: 12}
+					TaskMonitorInterval: 2 * time.Second, FailoverTimeout: 90 * time.Second, MaxTasks: 12,
+					ShutdownTimeout: 25 * time.Second}
 				c.HTTP = HTTP{Addr: "127.0.0.1:9090", APIToken: "tok"}
 				c.SecretKey = testKey
 				c.Log = Log{Level: "debug", Format: "console"}
@@ -235,6 +238,8 @@ func TestLoadErrors(t *testing.T) {
 			`DATAINGEST_TASK_MONITOR_INTERVAL: 0s must be greater than 0`},
 		{"negative duration", []string{"DATAINGEST_HEARTBEAT_INTERVAL=-1s"},
 			`DATAINGEST_HEARTBEAT_INTERVAL: -1s must be greater than 0`},
+		{"zero shutdown timeout", []string{"DATAINGEST_SHUTDOWN_TIMEOUT=0"},
+			`DATAINGEST_SHUTDOWN_TIMEOUT: 0s must be greater than 0`},
 		{"failover not above heartbeat", []string{"DATAINGEST_HEARTBEAT_INTERVAL=10s", "DATAINGEST_FAILOVER_TIMEOUT=10s"},
 			`DATAINGEST_FAILOVER_TIMEOUT: 10s is not greater than DATAINGEST_HEARTBEAT_INTERVAL (10s): a task lock lives for the ` +
 				`failover timeout and is renewed every heartbeat, so it would expire between renewals; use at least 3x the heartbeat (30s)`},
@@ -403,6 +408,7 @@ func TestRedacted(t *testing.T) {
 		"DATAINGEST_TASK_MONITOR_INTERVAL": "1m0s",
 		"DATAINGEST_FAILOVER_TIMEOUT":      "1m0s",
 		"DATAINGEST_MAX_TASKS":             "0",
+		"DATAINGEST_SHUTDOWN_TIMEOUT":      "10s",
 		"DATAINGEST_LOG_LEVEL":             "info",
 		"DATAINGEST_LOG_FORMAT":            "json",
 	}
@@ -488,8 +494,8 @@ func TestEnvFieldsUnique(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeFor[Config]())
-	if got := len(envFields()); got != n || n != 20 {
-		t.Errorf("envFields has %d entries, struct %d fields, want 20", got, n)
+	if got := len(envFields()); got != n || n != 21 {
+		t.Errorf("envFields has %d entries, struct %d fields, want 21", got, n)
 	}
 }
 

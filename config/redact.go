@@ -35,6 +35,7 @@ func (c *Config) Redacted() map[string]string {
 		"DATAINGEST_TASK_MONITOR_INTERVAL": c.Cluster.TaskMonitorInterval.String(),
 		"DATAINGEST_FAILOVER_TIMEOUT":      c.Cluster.FailoverTimeout.String(),
 		"DATAINGEST_MAX_TASKS":             strconv.Itoa(c.Cluster.MaxTasks),
+		"DATAINGEST_SHUTDOWN_TIMEOUT":      c.Cluster.ShutdownTimeout.String(),
 		"DATAINGEST_LOG_LEVEL":             c.Log.Level,
 		"DATAINGEST_LOG_FORMAT":            c.Log.Format,
 	}

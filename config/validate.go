@@ -173,6 +173,7 @@ func (cl *Cluster) validate(c *checker) {
 		{"DATAINGEST_HEARTBEAT_INTERVAL", cl.HeartbeatInterval},
 		{"DATAINGEST_TASK_MONITOR_INTERVAL", cl.TaskMonitorInterval},
 		{"DATAINGEST_FAILOVER_TIMEOUT", cl.FailoverTimeout},
+		{"DATAINGEST_SHUTDOWN_TIMEOUT", cl.ShutdownTimeout},
 	}
 	for _, d := range durations {
 		if c.ok(d.name) && d.d <= 0 {
