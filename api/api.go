@@ -165,17 +165,33 @@ func (s *Server) Listen() error {
 // Addr is the bound address (after Listen).
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Run serves until ctx ends, then shuts down gracefully.
+// Serve serves on the bound address until Shutdown; it returns nil after
+// a Shutdown, and the error that stopped it otherwise.
+func (s *Server) Serve() error {
+	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits until ctx ends for the
+// requests under way.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// Run serves until ctx ends, then shuts down gracefully, waiting up to
+// three seconds for the requests under way. (A node serves through
+// worker.Node instead, which closes the server last under the node's own
+// shutdown deadline.)
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	go func() { errc <- s.Serve() }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		return s.srv.Shutdown(sctx)
+		return s.Shutdown(sctx)
 	}
 }
 
