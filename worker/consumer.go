@@ -96,7 +96,9 @@ func (c *Consumer) inboxEvery() time.Duration {
 }
 
 // Run consumes commands until ctx ends. Commands already read when ctx ends
-// are still applied, with a short deadline of their own.
+// are still applied, each batch within opTimeout. The entries pending on
+// this node are applied first (a restarted node resumes its tasks from
+// them); at a node's stop, Node applies them once more.
 func (c *Consumer) Run(ctx context.Context) error {
 	defer close(c.done)
 	c.readDone(nil) // the clock of Healthy starts now
@@ -134,7 +136,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if len(cmds) > 0 {
 			c.lastSeen = cmds[len(cmds)-1].ID
 		}
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
 		c.Apply(actx, cmds, fresh)
 		if time.Since(lastInbox) >= c.inboxEvery() {
 			lastInbox = time.Now()
@@ -143,11 +145,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		}
 		cancel()
-	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := c.pending(actx); err != nil {
-		c.log.Warn().Err(err).Msg("applying pending commands at shutdown")
 	}
 	return nil
 }
@@ -196,7 +193,7 @@ func (c *Consumer) wakeUps(ctx context.Context) {
 				return
 			}
 		}
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		actx, cancel := context.WithTimeout(ctx, opTimeout)
 		if err := c.inbox(actx); err != nil && ctx.Err() == nil {
 			c.log.Debug().Err(err).Msg("reading entries given to this node")
 		}

@@ -43,22 +43,31 @@
 // than FAILOVER_TIMEOUT: the start entries of dead (or paused) nodes, whose
 // locks have expired by then, since lock TTL and entry refresh share the
 // heartbeat. It runs those tasks from their checkpoints, or gives them on.
-// A start of a task nobody runs goes where the scheduler places it: this
-// node, or another one, by moving the entry to that node's pending list
-// (XCLAIM to its consumer) and waking it (PUBLISH on P:node:wake:NODE).
-// A woken node, and every node every three seconds anyway, checks whether
-// its pending list holds entries it does not run yet (given to it, or
-// waiting for a lock) and applies them. The start entry a task holds never
-// keeps a config: once the config is stored the entry is replaced by one
-// without it (Store.Rehold), and so is an entry lost with the group. An entry whose task is locked by a
-// live node goes back to that node; one locked by a dead node waits here
-// until the lock expires. A task moved for balance or by a failover command
-// stops at a written checkpoint, its lock is released, and its entry moves
-// to the new node.
+// What a start entry means is one decision (decide) over the facts about
+// it: how it came (read fresh, pending here, reclaimed or handed over),
+// whether the task runs here and on this entry, the task's desired state,
+// its lock and the holder's liveness, this node's room and state, and a
+// placement. A start of a task nobody runs goes where the scheduler places
+// it: this node, or another one, by moving the entry to that node's pending
+// list (XCLAIM to its consumer) and waking it (PUBLISH on
+// P:node:wake:NODE). A woken node, and every node every three seconds
+// anyway, checks whether its pending list holds entries it does not run yet
+// (given to it, or waiting for a lock) and applies them; an entry given to
+// a node with room runs there, so a stale view of the fleet cannot bounce
+// it. The start entry a task holds never keeps a config: once the config
+// is stored the entry is replaced by one without it (Store.Rehold), and so
+// is an entry lost with the group. A fresh start of a task locked by
+// another node is a duplicate and is acknowledged; a pending or reclaimed
+// one goes back to a live holder, and waits here while a dead holder's
+// lock expires. A task moved for balance or by a failover command stops
+// at a written checkpoint, its lock is released, and its entry moves to the
+// new node.
 //
 // A restarted node first re-reads the entries pending on it and resumes
 // those tasks from their checkpoints once their locks are free. A node that
-// stops (SIGTERM) hands its tasks over: each runner stops at a written
-// checkpoint, the lock is released, a new start entry is published for any
-// node to read at once, and only then is the old entry acknowledged.
+// stops (SIGTERM) does so in one order under one deadline (Node.Run): out
+// of the placement view, no more commands, no more monitor, then every
+// task handed over (each runner stops at a written checkpoint, the lock is
+// released, a new start entry is published for any node to read at once,
+// and only then is the old entry acknowledged), then out of the fleet.
 package worker

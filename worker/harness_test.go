@@ -16,7 +16,6 @@ import (
 
 	"github.com/dataingest/dataingest/events"
 	"github.com/dataingest/dataingest/internal/testenv"
-	"github.com/dataingest/dataingest/scheduler"
 	"github.com/dataingest/dataingest/store"
 )
 
@@ -111,12 +110,11 @@ func (e *env) cdcConfig(snapshotMode string, tables []string, extra string) stri
 	return cdcConfigOn(e.db, snapshotMode, tables, extra)
 }
 
-// node is an in-process node: the same components main runs.
+// node is an in-process node: the Node main runs, without HTTP.
 type node struct {
 	id     string
-	tasks  *Tasks
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	done   chan struct{}
 }
 
 func (e *env) testConfig(id string) Config {
@@ -129,22 +127,11 @@ func (e *env) testConfig(id string) Config {
 
 // startNode runs a node until the test ends or Stop.
 func (e *env) startNode(id string) *node {
-	cfg := e.testConfig(id)
-	log := zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.InfoLevel).With().Str("node", id).Logger()
-	n := &node{id: id}
-	m := NewMetrics(prometheus.NewRegistry(), func() float64 { return float64(n.tasks.Count()) })
-	fleet := scheduler.NewFleet(e.st, id, cfg.MaxTasks)
-	n.tasks = NewTasks(cfg, e.st, fleet, log, m)
-	c := NewConsumer(cfg, e.st, n.tasks, fleet, log, m)
-	hb := NewHeartbeat(cfg, e.st, n.tasks, log)
-	mon := scheduler.NewMonitor(scheduler.MonitorConfig{NodeID: id, Interval: cfg.TaskMonitorInterval, FailoverTimeout: cfg.FailoverTimeout},
-		e.st, fleet, c.Adopt, n.tasks.Move, log)
+	log := zerolog.New(zerolog.NewTestWriter(e.t)).Level(zerolog.InfoLevel)
+	nd := NewNode(e.testConfig(id), e.st, prometheus.NewRegistry(), log)
 	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
-	for _, run := range []func(context.Context) error{n.tasks.Run, c.Run, hb.Run, mon.Run} {
-		n.wg.Add(1)
-		go func() { defer n.wg.Done(); _ = run(ctx) }()
-	}
+	n := &node{id: id, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(n.done); _ = nd.Run(ctx, nil) }()
 	e.t.Cleanup(n.Stop)
 	return n
 }
@@ -152,7 +139,7 @@ func (e *env) startNode(id string) *node {
 // Stop stops the node gracefully (hand-over) and waits for it.
 func (n *node) Stop() {
 	n.cancel()
-	n.wg.Wait()
+	<-n.done
 }
 
 func (e *env) command(fields ...string) string {

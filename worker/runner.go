@@ -125,8 +125,11 @@ func (r *runner) takeCause() error {
 func (r *runner) run(ctx context.Context) {
 	defer close(r.done)
 	lctx, lcancel := context.WithCancel(ctx)
+	var keeper sync.WaitGroup
+	keeper.Add(1)
+	go func() { defer keeper.Done(); r.keepLease(lctx) }()
+	defer keeper.Wait() // before done closes
 	defer lcancel()
-	go r.keepLease(lctx)
 
 	delay := newBackoff(time.Second, 30*time.Second)
 	for {
@@ -162,7 +165,7 @@ func (r *runner) run(ctx context.Context) {
 			return
 		case errors.Is(cause, store.ErrLeaseLost):
 			r.log.Warn().Err(cause).Msg("lost the task's lease: stopped writing")
-			r.markLost(cause)
+			r.markLost(ctx, cause)
 			r.outcome = outcomeLost
 			return
 		case errors.Is(cause, errMoveRequested):
@@ -222,8 +225,8 @@ func (r *runner) ackEntry(ctx context.Context) {
 // markLost records in the status, unless another node has taken the task
 // meanwhile, that this node no longer runs it: a status must not say
 // RUNNING for a task nobody writes.
-func (r *runner) markLost(cause error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+func (r *runner) markLost(ctx context.Context, cause error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
 	defer cancel()
 	if err := r.t.store.MarkLeaseLost(ctx, r.id, r.t.cfg.NodeID, StateRetrying, cause.Error()); err != nil {
 		r.log.Debug().Err(err).Msg("recording the lost lease in the status")

@@ -25,19 +25,21 @@ type Config struct {
 	TaskMonitorInterval time.Duration
 	FailoverTimeout     time.Duration // the lease TTL
 	MaxTasks            int
-	Sealer              *task.Sealer // nil: passwords stored as given
+	ShutdownTimeout     time.Duration // bounds Node's whole stop; 0: DefaultShutdownTimeout
+	Sealer              *task.Sealer  // nil: passwords stored as given
 	// MySQLEventCache bounds decoded binlog events buffered per task; 0: 64.
 	MySQLEventCache int
 }
 
 // Tasks runs this node's tasks: one runner per task whose lease the node
-// holds. Each heartbeat it refreshes the idle time of the tasks' start
-// entries, so that only the entries of dead nodes look orphaned. It moves
+// holds. Each heartbeat it renews their leases in one round trip and
+// refreshes the idle time of their start entries, so that only the entries
+// of dead nodes look orphaned. It moves
 // tasks to other nodes when asked (balance, failover): the runner stops at a
 // written checkpoint, the lease is released and the start entry is given to
-// the new node's pending list. When its context ends it hands every task
-// over: the lease is released and a new start entry is published for any
-// node to take, before the old one is acknowledged.
+// the new node's pending list. When the node stops, handOver gives every
+// task away: the lease is released and a new start entry is published for
+// any node to take, before the old one is acknowledged.
 type Tasks struct {
 	cfg     Config
 	store   *store.Store
@@ -45,15 +47,17 @@ type Tasks struct {
 	log     zerolog.Logger
 	metrics *Metrics
 
-	runCtx    context.Context // runners' context: ends only at hand-over
-	runCancel context.CancelFunc
-	drained   chan struct{}
+	runCtx  context.Context // runners' context, Run's: it ends at hand-over
+	started chan struct{}   // closed once Run has set runCtx
+	wg      sync.WaitGroup  // every runner's goroutine
 
 	touchFailures int           // failed refreshes in a row; Run's goroutine only
 	recheck       chan struct{} // refresh now: the command group was recreated
 
-	mu      sync.Mutex // guards closing and runners
-	closing bool       // handing over: no new runners
+	mu      sync.Mutex      // guards closing, stopCtx, handed and runners
+	closing bool            // handing over: no new runners
+	stopCtx context.Context // the node's shutdown deadline, once closing
+	handed  int             // tasks handed over
 	runners map[string]*runner
 }
 
@@ -73,10 +77,8 @@ type Placer interface {
 
 // NewTasks returns the task supervisor of a node.
 func NewTasks(cfg Config, st *store.Store, placer Placer, log zerolog.Logger, m *Metrics) *Tasks {
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Tasks{
-		cfg: cfg, store: st, placer: placer, log: log, metrics: m,
-		runCtx: ctx, runCancel: cancel, drained: make(chan struct{}),
+		cfg: cfg, store: st, placer: placer, log: log, metrics: m, started: make(chan struct{}),
 		runners: map[string]*runner{}, recheck: make(chan struct{}, 1),
 	}
 }
@@ -124,9 +126,6 @@ func (t *Tasks) entryOf(r *runner) string {
 // start entries of its tasks are gone: it gives them new ones at once.
 func (t *Tasks) LostEntries() { signal(t.recheck) }
 
-// Drained is closed once Run has handed every task over.
-func (t *Tasks) Drained() <-chan struct{} { return t.drained }
-
 // HasRoom reports whether this node may start another task
 // (DATAINGEST_MAX_TASKS).
 func (t *Tasks) HasRoom() bool {
@@ -159,6 +158,14 @@ func (t *Tasks) Closing() bool {
 // more.
 var ErrShuttingDown = errors.New("node is shutting down")
 
+// opTimeout bounds one coordination step outside a shutdown: applying a
+// batch of commands, a move's release and hand-off, recording a lost
+// lease.
+const opTimeout = 5 * time.Second
+
+// errNotRunning means Run has not begun: no runner can start yet.
+var errNotRunning = errors.New("the task supervisor is not running yet")
+
 // ErrLockedHere means the task's lock is held by an earlier run of this node
 // (it was killed): the start entry stays pending and the task starts when the
 // lock expires.
@@ -174,6 +181,11 @@ func (t *Tasks) Start(ctx context.Context, id, entry string) (started bool, hold
 		return false, t.cfg.NodeID, nil
 	}
 	t.mu.Unlock()
+	select {
+	case <-t.started:
+	default:
+		return false, "", errNotRunning
+	}
 	if t.runCtx.Err() != nil {
 		return false, "", ErrShuttingDown
 	}
@@ -206,10 +218,15 @@ func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
 		return false
 	}
 	t.runners[id] = r
+	t.wg.Add(1)
 	t.mu.Unlock()
 	t.log.Info().Str("task", id).Str("entry", entry).Int64("token", l.Token).Msg("task acquired")
 	go func() {
+		defer t.wg.Done()
 		r.run(t.runCtx)
+		if r.outcome == outcomeHandOver {
+			t.finishHandOver(r) // still listed meanwhile: handOver counts it as left
+		}
 		t.mu.Lock()
 		if t.runners[id] == r {
 			delete(t.runners, id)
@@ -227,6 +244,10 @@ func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
 // lock changed hands most often, so that long-settled tasks stay put.
 func (t *Tasks) Move(targets []string) {
 	t.mu.Lock()
+	if t.closing { // every task is leaving anyway
+		t.mu.Unlock()
+		return
+	}
 	rs := make([]*runner, 0, len(t.runners))
 	for _, r := range t.runners {
 		rs = append(rs, r)
@@ -246,9 +267,9 @@ func (t *Tasks) Move(targets []string) {
 
 // finishMove gives a stopped runner's task to its new node: the lease is
 // released, then the start entry moves to the new node's pending list,
-// which that node reads within three seconds.
+// which that node is woken to read.
 func (t *Tasks) finishMove(r *runner) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.runCtx), opTimeout)
 	defer cancel()
 	to := r.target()
 	if err := t.store.ReleaseLease(ctx, r.lease, StatePending, "", ""); err != nil {
@@ -262,16 +283,17 @@ func (t *Tasks) finishMove(r *runner) {
 	t.log.Info().Str("task", r.id).Str("to", to).Msg("task moved")
 }
 
-// Run keeps the tasks' start entries fresh until ctx ends, then hands every
-// task over.
+// Run renews the runners' leases and keeps their start entries fresh
+// until ctx ends. Runners run under ctx: when it ends they stop at a
+// written checkpoint, and handOver gives their tasks to other nodes.
 func (t *Tasks) Run(ctx context.Context) error {
-	defer close(t.drained)
+	t.runCtx = ctx
+	close(t.started)
 	tick := time.NewTicker(t.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			t.handOver()
 			return nil
 		case <-tick.C:
 			t.renewAll(ctx)
@@ -387,54 +409,58 @@ func (t *Tasks) rehold(ctx context.Context, r *runner, held, reason string) {
 	}
 }
 
-// handOver stops every runner at a written checkpoint, releases its lease
-// and republishes its start for another node.
-//
-// It does not wait for the command consumer: a start it applies meanwhile
-// finds the supervisor closing and republishes the command.
-func (t *Tasks) handOver() {
-	// Closing first: from here a start of a task running here is not a
-	// duplicate to acknowledge (the task is leaving) but a command to put
-	// back on the stream.
+// close makes the supervisor start no more runners: from here on a start
+// of a task running here is not a duplicate to acknowledge (the task is
+// leaving) but a command to put back on the stream. ctx is the node's
+// shutdown deadline, which the hand-over of each task works under.
+func (t *Tasks) close(ctx context.Context) {
 	t.mu.Lock()
-	t.closing = true
+	t.closing, t.stopCtx = true, ctx
 	t.mu.Unlock()
-	// Leave the fleet's view at once, so that no node places a task here.
-	hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
-	if err := t.store.DeleteHeartbeat(hctx, t.cfg.NodeID); err != nil {
-		t.log.Warn().Err(err).Msg("removing the heartbeat at hand-over")
-	}
-	hcancel()
-	t.runCancel()
-	t.mu.Lock()
-	runners := make([]*runner, 0, len(t.runners))
-	for _, r := range t.runners {
-		runners = append(runners, r)
-	}
-	t.mu.Unlock()
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, r := range runners {
-		select {
-		case <-r.done:
-		case <-ctx.Done():
-			// Still stopping: its lease expires and the task is
-			// reclaimed like a dead node's. (r.outcome is r's own
-			// until done.)
-			t.log.Warn().Str("task", r.id).Msg("task did not stop in time for the hand-over")
-			continue
-		}
-		if r.outcome != outcomeHandOver {
-			continue
-		}
-		if err := t.store.ReleaseLease(ctx, r.lease, StatePending, "", ""); err != nil {
-			t.log.Warn().Err(err).Str("task", r.id).Msg("releasing lease at hand-over")
-			continue
-		}
-		t.republish(ctx, r.id, t.entryOf(r), "handed over by "+t.cfg.NodeID)
+// finishHandOver gives the task of a runner that stopped because Run's
+// context ended to any other node: its lease is released and its start
+// republished.
+func (t *Tasks) finishHandOver(r *runner) {
+	t.mu.Lock()
+	ctx := t.stopCtx
+	t.mu.Unlock()
+	if ctx == nil { // Run's context ended without a node stop
+		c, cancel := context.WithTimeout(context.WithoutCancel(t.runCtx), opTimeout)
+		defer cancel()
+		ctx = c
 	}
-	t.log.Info().Int("tasks", len(runners)).Msg("tasks handed over")
+	if err := t.store.ReleaseLease(ctx, r.lease, StatePending, "", ""); err != nil {
+		r.log.Warn().Err(err).Msg("releasing lease at hand-over")
+		return
+	}
+	t.republish(ctx, r.id, t.entryOf(r), "handed over by "+t.cfg.NodeID)
+	t.mu.Lock()
+	t.handed++
+	t.mu.Unlock()
+}
+
+// handOver waits, once Run has ended (and with it the runners' context),
+// until every runner has stopped at a written checkpoint and handed its
+// task over, or ctx ends. It reports how many tasks were handed over and
+// how many runners were still under way at the deadline: their tasks are
+// reclaimed once their locks expire.
+func (t *Tasks) handOver(ctx context.Context) (handed, left int) {
+	all := handOverWait(ctx, &t.wg)
+	t.mu.Lock()
+	handed = t.handed
+	var late []string
+	for id := range t.runners {
+		late = append(late, id)
+	}
+	t.mu.Unlock()
+	sort.Strings(late)
+	if !all {
+		t.log.Warn().Strs("tasks", late).Msg("tasks not handed over by the shutdown deadline; they are reclaimed when their locks expire")
+	}
+	t.log.Info().Int("tasks", handed).Msg("tasks handed over")
+	return handed, len(late)
 }
 
 // republish writes a new start entry for task and then acknowledges the old

@@ -21,7 +21,6 @@ import (
 
 	"github.com/dataingest/dataingest/api"
 	"github.com/dataingest/dataingest/config"
-	"github.com/dataingest/dataingest/scheduler"
 	"github.com/dataingest/dataingest/store"
 	"github.com/dataingest/dataingest/task"
 	"github.com/dataingest/dataingest/worker"
@@ -69,35 +68,22 @@ func runMain() int {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var tasks *worker.Tasks
-	metrics := worker.NewMetrics(reg, func() float64 { return float64(tasks.Count()) })
-	wc := worker.Config{
+	node := worker.NewNode(worker.Config{
 		NodeID: cfg.Cluster.NodeID, Address: cfg.HTTP.Addr, Version: version,
 		HeartbeatInterval: cfg.Cluster.HeartbeatInterval, TaskMonitorInterval: cfg.Cluster.TaskMonitorInterval,
-		FailoverTimeout: cfg.Cluster.FailoverTimeout, MaxTasks: cfg.Cluster.MaxTasks, Sealer: sealer,
-	}
-	component := func(name string) zerolog.Logger {
-		return log.With().Str("component", name).Str("node", cfg.Cluster.NodeID).Logger()
-	}
-	fleet := scheduler.NewFleet(st, cfg.Cluster.NodeID, cfg.Cluster.MaxTasks)
-	tasks = worker.NewTasks(wc, st, fleet, component("tasks"), metrics)
-	consumer := worker.NewConsumer(wc, st, tasks, fleet, component("commands"), metrics)
-	heartbeat := worker.NewHeartbeat(wc, st, tasks, component("heartbeat"))
-	heartbeat.WaitFor(consumer.Done())
-	monitor := scheduler.NewMonitor(scheduler.MonitorConfig{
-		NodeID: cfg.Cluster.NodeID, Interval: cfg.Cluster.TaskMonitorInterval, FailoverTimeout: cfg.Cluster.FailoverTimeout,
-	}, st, fleet, consumer.Adopt, tasks.Move, component("monitor"))
-	heartbeat.WaitFor(monitor.Done())
+		FailoverTimeout: cfg.Cluster.FailoverTimeout, MaxTasks: cfg.Cluster.MaxTasks,
+		ShutdownTimeout: cfg.Cluster.ShutdownTimeout, Sealer: sealer,
+	}, st, reg, log)
 	server := api.New(api.Config{
-		Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), Sealer: sealer, Ready: consumer.Healthy,
-	}, st, reg, component("api"))
+		Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), Sealer: sealer, Ready: node.Healthy,
+	}, st, reg, log.With().Str("component", "api").Str("node", cfg.Cluster.NodeID).Logger())
 	if err := server.Listen(); err != nil {
 		log.Error().Err(err).Str("addr", cfg.HTTP.Addr).Msg("cannot listen: DATAINGEST_HTTP_ADDR")
 		return 1
 	}
 
 	var g run.Group
-	// Signals: SIGTERM or SIGINT ends the group, which hands tasks over.
+	// Signals: SIGTERM or SIGINT ends the group, which stops the node.
 	// Later signals are ignored, so a second Ctrl-C cannot cut the
 	// hand-over short (SIGKILL still can).
 	sigs := make(chan os.Signal, 4)
@@ -117,16 +103,11 @@ func runMain() int {
 			return nil
 		}
 	}, func(error) { sigCancel() })
-	// The task runners; interrupting them hands every task over.
-	addActor(&g, tasks.Run)
-	// The command consumer.
-	addActor(&g, consumer.Run)
-	// The heartbeat; on exit it removes the node once tasks are handed over.
-	addActor(&g, heartbeat.Run)
-	// The monitor: orphan reclaim, dead-node clean-up, balance.
-	addActor(&g, monitor.Run)
-	// HTTP API, probes and /metrics.
-	addActor(&g, server.Run)
+	// The node and its HTTP API: interrupted, it stops in order (reading
+	// commands, hand-over, leaving the fleet, HTTP) within
+	// DATAINGEST_SHUTDOWN_TIMEOUT.
+	nodeCtx, stopNode := context.WithCancel(context.Background())
+	g.Add(func() error { return node.Run(nodeCtx, server) }, func(error) { stopNode() })
 
 	log.Info().Str("version", version).Str("http", server.Addr()).Strs("redis", cfg.Redis.Addrs).
 		Interface("config", cfg.Redacted()).Msg("node started")
@@ -139,12 +120,6 @@ func runMain() int {
 	}
 	log.Error().Err(err).Msg("node failed")
 	return 1
-}
-
-// addActor adds a component's Run as an actor with its own context.
-func addActor(g *run.Group, fn func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	g.Add(func() error { return fn(ctx) }, func(error) { cancel() })
 }
 
 func newLogger(c config.Log) zerolog.Logger {
