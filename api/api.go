@@ -45,6 +45,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -92,6 +93,9 @@ type Config struct {
 	// node's command consumer has not read the stream for a while, say)
 	// makes it answer 503 with the error.
 	Ready func() error
+	// Pprof serves Go's profiles under /debug/pprof/ (behind Token, like
+	// the rest of the API).
+	Pprof bool
 
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -139,6 +143,13 @@ func New(cfg Config, st *store.Store, gatherer prometheus.Gatherer, log zerolog.
 	s.handle("GET "+p+"/tasks", s.auth(http.HandlerFunc(s.tasks)))
 	s.handle("GET "+p+"/task/{id}/status", s.auth(http.HandlerFunc(s.status)))
 	s.handle("GET "+p+"/nodes", s.auth(http.HandlerFunc(s.nodes)))
+	if cfg.Pprof {
+		s.handle("GET /debug/pprof/", s.auth(http.HandlerFunc(pprof.Index)))
+		s.handle("GET /debug/pprof/cmdline", s.auth(http.HandlerFunc(pprof.Cmdline)))
+		s.handle("GET /debug/pprof/profile", s.auth(http.HandlerFunc(pprof.Profile)))
+		s.handle("GET /debug/pprof/symbol", s.auth(http.HandlerFunc(pprof.Symbol)))
+		s.handle("GET /debug/pprof/trace", s.auth(http.HandlerFunc(pprof.Trace)))
+	}
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serve),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

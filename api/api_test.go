@@ -557,3 +557,25 @@ func TestReadyzAsksTheNode(t *testing.T) {
 		t.Fatalf("node not reading commands: %d %s, want 503 with the reason", code, body)
 	}
 }
+
+// TestPprof: the profiles are served only when asked for, and only with
+// the API token.
+func TestPprof(t *testing.T) {
+	_, off, _, _ := startServer(t, Config{Token: "tok"}, zerolog.Nop())
+	if code, _ := do(t, "GET", off+"/debug/pprof/heap", "tok", ""); code != http.StatusNotFound {
+		t.Errorf("profiles off: GET /debug/pprof/heap = %d, want 404", code)
+	}
+	_, on, _, _ := startServer(t, Config{Token: "tok", Pprof: true}, zerolog.Nop())
+	if code, _ := do(t, "GET", on+"/debug/pprof/heap", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("profiles on, no token: GET /debug/pprof/heap = %d, want 401", code)
+	}
+	for path, want := range map[string]string{
+		"/debug/pprof/heap?debug=1": "heap profile", "/debug/pprof/block?debug=1": "contention",
+		"/debug/pprof/goroutine?debug=1": "goroutine profile",
+	} {
+		code, body := do(t, "GET", on+path, "tok", "")
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("profiles on: GET %s = %d %.200q", path, code, body)
+		}
+	}
+}

@@ -115,6 +115,10 @@ type HTTP struct {
 	// APIToken, when set, is required as "Authorization: Bearer TOKEN" on
 	// every endpoint but /healthz and /readyz (DATAINGEST_API_TOKEN).
 	APIToken Secret `env:"DATAINGEST_API_TOKEN"`
+	// Pprof serves Go's CPU, heap, block and mutex profiles under
+	// /debug/pprof/ (DATAINGEST_PPROF), and turns on the sampling of
+	// blocking events and mutex contention they need.
+	Pprof bool `env:"DATAINGEST_PPROF" envDefault:"false"`
 }
 
 // Log is the zerolog logger's setup.

@@ -403,6 +403,7 @@ func TestRedacted(t *testing.T) {
 		"DATAINGEST_NODE_ID":               "host1:8080",
 		"DATAINGEST_HTTP_ADDR":             ":8080",
 		"DATAINGEST_API_TOKEN":             "unset",
+		"DATAINGEST_PPROF":                 "false",
 		"DATAINGEST_SECRET_KEY":            "unset",
 		"DATAINGEST_HEARTBEAT_INTERVAL":    "10s",
 		"DATAINGEST_TASK_MONITOR_INTERVAL": "1m0s",
@@ -494,8 +495,8 @@ func TestEnvFieldsUnique(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeFor[Config]())
-	if got := len(envFields()); got != n || n != 21 {
-		t.Errorf("envFields has %d entries, struct %d fields, want 21", got, n)
+	if got := len(envFields()); got != n || n != 22 {
+		t.Errorf("envFields has %d entries, struct %d fields, want 22", got, n)
 	}
 }
 

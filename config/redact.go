@@ -30,6 +30,7 @@ func (c *Config) Redacted() map[string]string {
 		"DATAINGEST_NODE_ID":               c.Cluster.NodeID,
 		"DATAINGEST_HTTP_ADDR":             c.HTTP.Addr,
 		"DATAINGEST_API_TOKEN":             setOrUnset(c.HTTP.APIToken != ""),
+		"DATAINGEST_PPROF":                 strconv.FormatBool(c.HTTP.Pprof),
 		"DATAINGEST_SECRET_KEY":            setOrUnset(len(c.SecretKey) > 0),
 		"DATAINGEST_HEARTBEAT_INTERVAL":    c.Cluster.HeartbeatInterval.String(),
 		"DATAINGEST_TASK_MONITOR_INTERVAL": c.Cluster.TaskMonitorInterval.String(),

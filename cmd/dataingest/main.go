@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -44,6 +45,12 @@ func runMain() int {
 	for _, w := range cfg.Warnings() {
 		log.Warn().Msg(w)
 	}
+	if cfg.HTTP.Pprof {
+		// What the block and mutex profiles sample: a blocking event every
+		// 10 µs of blocking on average, one contention in 100.
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+		runtime.SetMutexProfileFraction(100)
+	}
 	if os.Getenv("GOGC") == "" {
 		// Binlog decoding makes much short-lived garbage; measured in
 		// `make bench`, 400 keeps throughput at a small heap.
@@ -76,6 +83,7 @@ func runMain() int {
 	}, st, reg, log)
 	server := api.New(api.Config{
 		Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), Sealer: sealer, Ready: node.Healthy,
+		Pprof: cfg.HTTP.Pprof,
 	}, st, reg, log.With().Str("component", "api").Str("node", cfg.Cluster.NodeID).Logger())
 	if err := server.Listen(); err != nil {
 		log.Error().Err(err).Str("addr", cfg.HTTP.Addr).Msg("cannot listen: DATAINGEST_HTTP_ADDR")
