@@ -153,6 +153,7 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		ServerID: m.cfg.ServerID, Flavor: flavor,
 		Host: ep.Host, Port: uint16(ep.Port), User: ep.User, Password: ep.Password,
 		TimestampStringLocation: time.UTC,
+		ParseTime:               true, // DATETIME and TIMESTAMP as time.Time: tableInfo formats them without fmt
 		HeartbeatPeriod:         m.cfg.Heartbeat,
 		ReadTimeout:             m.cfg.Heartbeat*5 + 5*time.Second,
 		DisableRetrySync:        true,
