@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -51,17 +54,19 @@ type nodeRun struct {
 // the process's memory every pollInterval. Times come from Redis stream
 // ids (ms of Redis's clock): the start command's and the first and last
 // output entries'.
-func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, from source.Checkpoint) nodeRun {
+func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, from source.Checkpoint, format string) nodeRun {
 	b.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("%s-%d", kind, round)
 	prefix := "bench_" + name
 	nodeID := "bench-" + name
+	profiles := os.Getenv("DATAINGEST_BENCH_PROFILE") // a directory: profile the node's run into it
 	p := testenv.StartProcess(b, bin, []string{
 		"DATAINGEST_REDIS_ADDRS=" + rg.r.Addr,
 		"DATAINGEST_NODE_ID=" + nodeID,
 		"DATAINGEST_HTTP_ADDR=127.0.0.1:0",
 		"DATAINGEST_KEY_PREFIX=" + prefix,
+		"DATAINGEST_PPROF=" + strconv.FormatBool(profiles != ""),
 	})
 	defer p.Kill(b)
 	st := store.New(rg.rdb, prefix)
@@ -98,9 +103,17 @@ func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, fro
 	want := w.Changes()
 	run := nodeRun{Workload: w, IdleRSS: idle.RSS, phase: phase{Name: "e2e " + kind, Events: want}}
 	cpu := rg.startCPU(proc{"node", p.Pid()})
-	cmdID, err := st.Publish(ctx, map[string]string{"cmd": "start", "task": nodeTask, "config": taskConfig(rg.m, w.Table)})
+	cmdID, err := st.Publish(ctx, map[string]string{"cmd": "start", "task": nodeTask, "config": taskConfig(rg.m, w.Table, format)})
 	if err != nil {
 		fail("publishing start: %v", err)
+	}
+	base := "http://" + httpAddr(p.Output())
+	var cpuProfile chan error
+	if profiles != "" {
+		cpuProfile = make(chan error, 1)
+		go func() {
+			cpuProfile <- fetchProfile(base+"/debug/pprof/profile?seconds=2", filepath.Join(profiles, name+"-cpu.pprof"))
+		}()
 	}
 
 	deadline := time.Now().Add(nodeTimeout)
@@ -133,6 +146,16 @@ func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, fro
 		}
 	}
 	run.CPU = cpu.stop()
+	if profiles != "" {
+		if err := <-cpuProfile; err != nil {
+			fail("%v", err)
+		}
+		for _, kind := range []string{"block", "mutex", "heap"} {
+			if err := fetchProfile(base+"/debug/pprof/"+kind, filepath.Join(profiles, name+"-"+kind+".pprof")); err != nil {
+				fail("%v", err)
+			}
+		}
+	}
 	after, err := scrape(metricsURL)
 	if err != nil {
 		fail("%v", err)
@@ -179,6 +202,27 @@ func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, fro
 	return run
 }
 
+// fetchProfile saves the profile at url to path.
+func fetchProfile(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return fmt.Errorf("profiling: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profiling: %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("profiling: %s: %w", url, err)
+	}
+	return f.Close()
+}
+
 // httpAddr finds the node's HTTP address in its "node started" log line.
 func httpAddr(output string) string {
 	if m := httpAddrRE.FindStringSubmatch(output); m != nil {
@@ -215,9 +259,9 @@ func scrape(url string) (map[string]float64, error) {
 
 // taskConfig is the start command's config: table of the private MariaDB,
 // from the seeded checkpoint on (snapshotMode never).
-func taskConfig(m *testenv.MariaDB, table string) string {
+func taskConfig(m *testenv.MariaDB, table, format string) string {
 	c := map[string]any{
-		"taskName": "bench", "taskType": "MYSQL_CDC", "snapshotMode": "never",
+		"taskName": "bench", "taskType": "MYSQL_CDC", "snapshotMode": "never", "format": format,
 		"dataSourceConfigs": []map[string]any{{
 			"host": m.Host, "port": m.Port, "username": testenv.MariaDBUser, "password": testenv.MariaDBPassword,
 		}},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/dataingest/dataingest/events"
 	"github.com/dataingest/dataingest/source"
 	"github.com/dataingest/dataingest/store"
@@ -22,9 +24,9 @@ type encoded struct {
 	ops   []events.Op // op of envelope i
 }
 
-// encodeWorkload encodes every change of w with the node's default codec.
-func encodeWorkload(w workload) (*encoded, error) {
-	codec, err := events.NewCodec(events.FormatMsgpack)
+// encodeWorkload encodes every change of w in format.
+func encodeWorkload(w workload, format string) (*encoded, error) {
+	codec, err := events.NewCodec(format)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +63,69 @@ func (e *encoded) avgSize() map[events.Op]float64 {
 		avg[op] = float64(sum[op]) / float64(k)
 	}
 	return avg
+}
+
+// limitScript is the cheapest write that gives a task's output and
+// checkpoint: the batch's entries XADDed in the project's shape (op, table,
+// data), the checkpoint's fields and the status's event counter, in one
+// script, so atomic like the node's write, but with no lock check, no
+// sequence check, no key checks and no status fields beyond the counter.
+//
+// KEYS[1] output stream, KEYS[2] checkpoint hash, KEYS[3] status hash
+// ARGV[1] k, then k field/value pairs, then n, then n triples op, table, data
+var limitScript = redis.NewScript(`
+local k = tonumber(ARGV[1])
+local ni = 2 + 2 * k
+local n = tonumber(ARGV[ni])
+for i = ni + 1, ni + 3 * n, 3 do
+  redis.call('XADD', KEYS[1], '*', 'op', ARGV[i], 'table', ARGV[i + 1], 'data', ARGV[i + 2])
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 2, 1 + 2 * k))
+redis.call('HINCRBY', KEYS[3], 'events', n)
+return n
+`)
+
+// measureLimit writes enc's envelopes with limitScript in batches of
+// batchEntries, each with its checkpoint, from one goroutine, the next
+// batch sent after the previous one's reply: what Redis can take of the
+// same output. name names the phase and its keys.
+func measureLimit(ctx context.Context, rg *rig, enc *encoded, name string) (phase, error) {
+	keys := []string{"bench_" + name + ":events", "bench_" + name + ":offset", "bench_" + name + ":status"}
+	n := len(enc.ends)
+	args := make([]any, 0, 2+2*6+3*batchEntries)
+	cp := source.Checkpoint{File: "binlog.000001", Pos: 4}
+	if err := limitScript.Load(ctx, rg.rdb).Err(); err != nil {
+		return phase{}, err
+	}
+	cpu := rg.startCPU()
+	start := time.Now()
+	for i := 0; i < n; i += batchEntries {
+		j := min(i+batchEntries, n)
+		cp.Pos += uint32(160 * batchEntries)
+		cp.TxRows = int64(j % txRows)
+		fields := cp.Fields()
+		args = append(args[:0], len(fields)/2)
+		for _, f := range fields {
+			args = append(args, f)
+		}
+		args = append(args, j-i)
+		for k := i; k < j; k++ {
+			args = append(args, string(enc.ops[k]), enc.table, enc.data(k))
+		}
+		if err := limitScript.EvalSha(ctx, rg.rdb, keys, args...).Err(); err != nil {
+			return phase{}, fmt.Errorf("after %d entries: %w", i, err)
+		}
+	}
+	p := phase{Name: name, Events: n, Elapsed: time.Since(start)}
+	p.CPU = cpu.stop()
+	got, err := rg.rdb.XLen(ctx, keys[0]).Result()
+	if err != nil {
+		return phase{}, err
+	}
+	if got != int64(n) {
+		return phase{}, fmt.Errorf("%s has %d entries, want %d", keys[0], got, n)
+	}
+	return p, rg.rdb.Del(ctx, keys...).Err()
 }
 
 // measureRedis writes enc's envelopes to a task's output stream with the
