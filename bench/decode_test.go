@@ -31,6 +31,8 @@ func measureDecode(ctx context.Context, rg *rig, from source.Checkpoint, want in
 		ServerID: decodeServerID, Flavor: mysql.MariaDBFlavor,
 		Host: m.Host, Port: uint16(m.Port), User: testenv.MariaDBUser, Password: testenv.MariaDBPassword,
 		TimestampStringLocation: time.UTC,
+		ParseTime:               true,
+		RenderJSONAsMySQLText:   true,
 		HeartbeatPeriod:         time.Second,
 		ReadTimeout:             10 * time.Second,
 		DisableRetrySync:        true,
