@@ -13,17 +13,20 @@
 //   - decode: go-mysql's BinlogSyncer alone, configured as the product's
 //     binlog reader configures it, counting row changes from the recorded
 //     position: the most the node could read.
-//   - redis: store.OutputWriter alone, writing envelopes encoded before the
-//     clock starts in batches of 500, each with its checkpoint, through the
-//     product's fenced Lua script: the most the node could write.
+//   - limit (and limit json): the cheapest write of the same output, a Lua
+//     script XADDing envelopes encoded before the clock starts in batches of
+//     500, each with its checkpoint and the status's event counter: what
+//     Redis can take, for msgpack and JSON envelopes.
+//   - redis: store.OutputWriter alone, the same batches through the
+//     product's fenced Lua script: what the node's checks cost.
 //   - end to end: the real dataingest binary, started as a process, with the
 //     task's checkpoint seeded at the recorded position, from the start
 //     command until the status hash counts every change; its peak RSS
 //     (VmHWM) and RSS during the run come from /proc. A second run over a
 //     workload a fifth the size shows whether memory grows with the
-//     workload.
+//     workload, and a third with JSON output is set against limit json.
 //
-// The figures are ratios against the slower baseline because absolute
+// The figures are ratios against the Redis limit because absolute
 // rates depend on the machine and its load. Every phase is measured in
 // three rounds, each round's phases back to back, and the summary gives the
 // median round with every round's figures below it. The CPU time of the
