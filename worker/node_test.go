@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,40 @@ func TestTasksStartBeforeRun(t *testing.T) {
 	}
 	if h, _ := e.st.LockHolder(context.Background(), "a", time.Minute); h != "" {
 		t.Errorf("Start before Run took the lock: %q", h)
+	}
+}
+
+// TestMemoryBudgetFollowsTasks: the soft memory limit is the budget's base
+// plus its per-task part for every task running, and the zero budget
+// leaves the limit alone.
+func TestMemoryBudgetFollowsTasks(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	MemoryBudget{}.Apply(3)
+	if got := debug.SetMemoryLimit(-1); got != old {
+		t.Fatalf("the zero budget changed the limit from %d to %d", old, got)
+	}
+
+	e := newEnv(t)
+	cfg := e.testConfig("n1")
+	cfg.Memory = MemoryBudget{Base: 100 << 20, PerTask: 10 << 20}
+	nd := NewNode(cfg, e.st, prometheus.NewRegistry(), zerolog.New(zerolog.NewTestWriter(t)))
+	runCtx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- nd.Run(runCtx, nil) }()
+	for _, id := range []string{"a", "b"} {
+		e.command("cmd", "start", "task", id, "config", `{"taskType":"DATAGEN","datagen":{"rate":10}}`)
+		e.waitState(id, StateRunning, 10*time.Second)
+	}
+	if got, want := debug.SetMemoryLimit(-1), int64(120<<20); got != want {
+		t.Errorf("limit with two tasks = %d, want %d", got, want)
+	}
+	e.command("cmd", "stop", "task", "a")
+	e.waitState("a", StateStopped, 10*time.Second)
+	e.waitFor(5*time.Second, "the limit of one task", func() bool { return debug.SetMemoryLimit(-1) == 110<<20 })
+	stop()
+	<-ran
+	if got, want := debug.SetMemoryLimit(-1), int64(100<<20); got != want {
+		t.Errorf("limit after the node stopped = %d, want %d", got, want)
 	}
 }

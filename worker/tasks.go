@@ -29,6 +29,9 @@ type Config struct {
 	Sealer              *task.Sealer  // nil: passwords stored as given
 	// MySQLEventCache bounds decoded binlog events buffered per task; 0: 64.
 	MySQLEventCache int
+	// Memory is the soft memory limit kept as tasks start and stop; zero:
+	// the limit is left alone (GOMEMLIMIT, or none).
+	Memory MemoryBudget
 }
 
 // Tasks runs this node's tasks: one runner per task whose lease the node
@@ -219,7 +222,9 @@ func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
 	}
 	t.runners[id] = r
 	t.wg.Add(1)
+	n := len(t.runners)
 	t.mu.Unlock()
+	t.cfg.Memory.Apply(n)
 	t.log.Info().Str("task", id).Str("entry", entry).Int64("token", l.Token).Msg("task acquired")
 	go func() {
 		defer t.wg.Done()
@@ -231,7 +236,9 @@ func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
 		if t.runners[id] == r {
 			delete(t.runners, id)
 		}
+		n := len(t.runners)
 		t.mu.Unlock()
+		t.cfg.Memory.Apply(n)
 		if r.outcome == outcomeMoved {
 			t.finishMove(r)
 		}

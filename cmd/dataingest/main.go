@@ -79,7 +79,7 @@ func runMain() int {
 		NodeID: cfg.Cluster.NodeID, Address: cfg.HTTP.Addr, Version: version,
 		HeartbeatInterval: cfg.Cluster.HeartbeatInterval, TaskMonitorInterval: cfg.Cluster.TaskMonitorInterval,
 		FailoverTimeout: cfg.Cluster.FailoverTimeout, MaxTasks: cfg.Cluster.MaxTasks,
-		ShutdownTimeout: cfg.Cluster.ShutdownTimeout, Sealer: sealer,
+		ShutdownTimeout: cfg.Cluster.ShutdownTimeout, Sealer: sealer, Memory: memoryBudget(),
 	}, st, reg, log)
 	server := api.New(api.Config{
 		Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), Sealer: sealer, Ready: node.Healthy,
@@ -143,6 +143,16 @@ func newLogger(c config.Log) zerolog.Logger {
 		l = zerolog.New(os.Stderr)
 	}
 	return l.Level(level).With().Timestamp().Logger()
+}
+
+// memoryBudget is the node's soft memory limit per task, unless the
+// operator set GOMEMLIMIT.
+func memoryBudget() worker.MemoryBudget {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return worker.MemoryBudget{}
+	}
+	worker.DefaultMemoryBudget.Apply(0)
+	return worker.DefaultMemoryBudget
 }
 
 // checkEviction says at start whether Redis may evict keys (the monitor
