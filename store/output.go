@@ -206,6 +206,22 @@ type OutputWriter struct {
 	tail  string // last output entry id known: "0-0" empty stream, "" not read yet
 	keys  []string
 	args  []any
+	boxed map[string]any // op and table names as interface values, made once
+}
+
+// box returns s as an interface value, reusing the one made for an equal
+// string before: a batch's entries share a few ops and tables, and boxing
+// each anew made two allocations per entry.
+func (w *OutputWriter) box(s string) any {
+	if v, ok := w.boxed[s]; ok {
+		return v
+	}
+	if w.boxed == nil || len(w.boxed) >= 256 {
+		w.boxed = make(map[string]any, 16)
+	}
+	var v any = s
+	w.boxed[s] = v
+	return v
 }
 
 // NewOutputWriter returns a writer for l's task that continues after the
@@ -249,7 +265,7 @@ func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 	args = append(args, len(b.Entries))
 	for i := range b.Entries {
 		e := &b.Entries[i]
-		args = append(args, e.Op, e.Table, e.Data)
+		args = append(args, w.box(e.Op), w.box(e.Table), e.Data)
 	}
 	w.args = args
 	res, err := writeScript.Run(ctx, w.s.rdb, w.keys, args...).Slice()
