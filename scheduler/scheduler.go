@@ -28,12 +28,12 @@
 // checkpoint, is handed to its new node and resumes there, so a move loses
 // and duplicates nothing. After a join, the old nodes shed in one monitor
 // interval, which is how a joining node takes its share (9 tasks on 3
-// nodes and a fourth joins: 3/2/2/2). Nodes balance only a Settled fleet:
-// while a burst of starts or a dead node's tasks are being placed, the
-// counts of the nodes placing them say where tasks may go, not where they
-// run, and moves decided on them undo placements that were right. A fleet
-// that stays unsettled but unchanged for a whole interval is balanced
-// anyway.
+// nodes and a fourth joins: 3/2/2/2). Nodes balance only while no command
+// waits unread and the loads are Settled: while a burst of starts or a
+// dead node's tasks are being placed, the counts of the nodes placing them
+// say where tasks may go, not where they run, and moves decided on them
+// undo placements that were right. A fleet that stays unsettled but
+// unchanged for a whole interval is balanced anyway.
 package scheduler
 
 import "sort"

@@ -482,3 +482,37 @@ func TestRenewLeaseCases(t *testing.T) {
 		})
 	}
 }
+
+// CommandsWaiting sees entries no consumer has read yet, and none once
+// they are read (pending or acknowledged) or when there is no group.
+func TestCommandsWaiting(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	waiting := func() bool {
+		t.Helper()
+		w, err := s.CommandsWaiting(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	s.Publish(ctx, map[string]string{"cmd": "start", "task": "t1"})
+	if waiting() {
+		t.Error("waiting without a group")
+	}
+	s.EnsureGroup(ctx)
+	if !waiting() {
+		t.Error("an unread entry not seen")
+	}
+	cmds, err := s.ReadCommands(ctx, "n1", ">", 10, time.Second)
+	if err != nil || len(cmds) != 1 {
+		t.Fatal(cmds, err)
+	}
+	if waiting() {
+		t.Error("waiting with the entry pending on n1")
+	}
+	s.AckOwned(ctx, "n1", cmds[0].ID)
+	if waiting() {
+		t.Error("waiting with the entry acknowledged")
+	}
+}
