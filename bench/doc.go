@@ -46,4 +46,12 @@
 // intervals and 1, 100 and 1,000 idle DATAGEN tasks, and prints the Redis
 // commands per second the fleet spends per task (INFO's
 // total_commands_processed, which counts commands run inside scripts too).
+//
+// BenchmarkThousandTasks runs three node processes with the default
+// intervals and 1,000 DATAGEN tasks: the placement time of a burst of
+// 1,000 starts against one node placing them alone, the loads as placed
+// and after balance, the commands per second per idle task against the aim
+// of 0.5, and, after the node with the most tasks is SIGKILLed, the time
+// until each of its tasks writes again (first, median, last) against the
+// contract's failover bound.
 package bench

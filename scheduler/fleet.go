@@ -59,10 +59,10 @@ func (f *Fleet) nodes(ctx context.Context, infos []store.NodeInfo) ([]Node, erro
 			hasSelf = true
 			n.MaxTasks = f.maxTasks
 		}
-		nodes = append(nodes, Node{ID: n.NodeID, Tasks: int(loads[n.NodeID]), MaxTasks: n.MaxTasks})
+		nodes = append(nodes, Node{ID: n.NodeID, Tasks: int(loads[n.NodeID]), MaxTasks: n.MaxTasks, Running: len(n.Tasks)})
 	}
-	if !hasSelf { // before this node's first heartbeat
-		nodes = append(nodes, Node{ID: f.self, Tasks: int(loads[f.self]), MaxTasks: f.maxTasks})
+	if !hasSelf { // before this node's first heartbeat: what it runs is not known
+		nodes = append(nodes, Node{ID: f.self, Tasks: int(loads[f.self]), MaxTasks: f.maxTasks, Running: int(loads[f.self])})
 	}
 	return nodes, nil
 }

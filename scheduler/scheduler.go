@@ -28,7 +28,12 @@
 // checkpoint, is handed to its new node and resumes there, so a move loses
 // and duplicates nothing. After a join, the old nodes shed in one monitor
 // interval, which is how a joining node takes its share (9 tasks on 3
-// nodes and a fourth joins: 3/2/2/2).
+// nodes and a fourth joins: 3/2/2/2). Nodes balance only while no command
+// waits unread and the loads are Settled: while a burst of starts or a
+// dead node's tasks are being placed, the counts of the nodes placing them
+// say where tasks may go, not where they run, and moves decided on them
+// undo placements that were right. A fleet that stays unsettled but
+// unchanged for a whole interval is balanced anyway.
 package scheduler
 
 import "sort"
@@ -36,11 +41,34 @@ import "sort"
 // Node is one live node as the scheduler sees it.
 type Node struct {
 	ID       string
-	Tasks    int
+	Tasks    int // start entries pending on it: the tasks it runs and those it is about to start or place
 	MaxTasks int // 0: no limit
+	// Running is the number of tasks its last heartbeat listed, which
+	// lags Tasks by up to a heartbeat.
+	Running int
 }
 
 func (n Node) hasRoom() bool { return n.MaxTasks == 0 || n.Tasks < n.MaxTasks }
+
+// Settled reports whether the loads are fit to balance: no node with room
+// at or above its allotment holds start entries it does not run yet (the
+// rest of a batch of commands it is placing, entries reclaimed from a dead
+// node). While a burst of starts or a dead node's tasks are being placed,
+// such a node's count says where tasks may go, not where they run, and
+// moves decided on it undo placements that were right. A node below its
+// allotment may hold entries it has not started yet (given to it by a
+// move): it runs them, and balance need not wait for its heartbeat to say
+// so. A node without room holds entries that wait for room; they do not
+// count either.
+func Settled(nodes []Node) bool {
+	allot := Allot(nodes)
+	for _, n := range nodes {
+		if n.hasRoom() && n.Tasks > n.Running && n.Tasks >= allot[n.ID] {
+			return false
+		}
+	}
+	return true
+}
 
 // Place returns the node that should run a task nobody runs: the node with
 // the fewest tasks among those with room, self on a tie; "" when no node

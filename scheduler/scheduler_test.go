@@ -65,6 +65,28 @@ func TestShed(t *testing.T) {
 	}
 }
 
+func TestSettled(t *testing.T) {
+	tests := []struct {
+		name  string
+		nodes []Node
+		want  bool
+	}{
+		{"each runs what is pending on it", []Node{{ID: "a", Tasks: 3, Running: 3}, {ID: "b", Tasks: 0, Running: 0}}, true},
+		{"a batch being placed", []Node{{ID: "a", Tasks: 19, Running: 3}, {ID: "b", Tasks: 3, Running: 3}}, false},
+		{"a batch being placed, at the allotment", []Node{{ID: "a", Tasks: 5, Running: 3}, {ID: "b", Tasks: 5, Running: 5}}, false},
+		{"a dead node's tasks being adopted", []Node{{ID: "a", Tasks: 667, Running: 333}, {ID: "b", Tasks: 340, Running: 333}}, false},
+		{"entries given to a node below its share", []Node{{ID: "a", Tasks: 4, Running: 4}, {ID: "b", Tasks: 4, Running: 4}, {ID: "c", Tasks: 2, Running: 0}}, true},
+		{"a sender's moves in flight", []Node{{ID: "a", Tasks: 3, Running: 4}, {ID: "b", Tasks: 4, Running: 4}, {ID: "c", Tasks: 1, Running: 0}}, true},
+		{"a full node's entry waits for room", []Node{{ID: "a", Tasks: 3, Running: 2, MaxTasks: 2}, {ID: "b", Tasks: 2, Running: 2, MaxTasks: 2}}, true},
+		{"no nodes", nil, true},
+	}
+	for _, tt := range tests {
+		if got := Settled(tt.nodes); got != tt.want {
+			t.Errorf("%s: Settled(%v) = %v, want %v", tt.name, tt.nodes, got, tt.want)
+		}
+	}
+}
+
 // playRound is one monitor round: every node sheds as Shed says, all
 // deciding on the same view of the fleet. It returns the moves made.
 func playRound(nodes []Node) int {

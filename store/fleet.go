@@ -57,6 +57,30 @@ func (s *Store) PendingCounts(ctx context.Context) (map[string]int64, error) {
 	return p.Consumers, nil
 }
 
+// waitingScript reports whether the command group has entries it has not
+// delivered to any consumer yet.
+//
+// KEYS[1] P:commands
+// ARGV[1] group
+// Returns 1 when an entry waits undelivered, 0 when none does (also when
+// the stream or the group is missing: then nothing is delivered at all).
+var waitingScript = redis.NewScript(luaStreams + `
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'stream' then return 0 end
+local last = lastDelivered(KEYS[1], ARGV[1])
+if not last then return 0 end
+return #redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', 1)
+`)
+
+// CommandsWaiting reports whether commands wait in the command stream
+// that no node has read yet: a burst of them is being placed.
+func (s *Store) CommandsWaiting(ctx context.Context) (bool, error) {
+	n, err := waitingScript.Run(ctx, s.rdb, []string{s.keys.Commands()}, Group).Int()
+	if err != nil {
+		return false, fmt.Errorf("looking for undelivered entries of %s: %w", s.keys.Commands(), err)
+	}
+	return n > 0, nil
+}
+
 // AutoClaim claims for consumer every command entry idle longer than
 // minIdle (entries of dead nodes) and returns them.
 func (s *Store) AutoClaim(ctx context.Context, consumer string, minIdle time.Duration) ([]Command, error) {

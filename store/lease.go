@@ -98,6 +98,10 @@ const (
 )
 
 // renewScript extends a held lock and reports the task's desired state.
+// Every node runs it for each of its tasks every heartbeat, most of an
+// idle fleet's Redis load, so the usual case is three commands (GET,
+// PEXPIRE, HMGET): a key of the wrong type shows as the error of a
+// pcall, which writes nothing, rather than as a TYPE asked each time.
 //
 // KEYS[1] P:lock:task:{ID}
 // KEYS[2] P:task:config:{ID}
@@ -106,17 +110,16 @@ const (
 // Returns {1, desired, gen, handoff, config type} when renewed (config type
 // "hash", or "none" or another type when the config key is missing or
 // damaged: then the other fields are empty), {0, current value or an empty
-// string} when lost.
+// string} when lost (a lock of another type is nobody's).
 var renewScript = redis.NewScript(`
-local lt = redis.call('TYPE', KEYS[1])['ok']
-if lt ~= 'string' then return {0, ''} end
-local cur = redis.call('GET', KEYS[1])
+local cur = redis.pcall('GET', KEYS[1])
+if type(cur) == 'table' and cur.err then return {0, ''} end
 if cur ~= ARGV[1] then return {0, cur or ''} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-local ct = redis.call('TYPE', KEYS[2])['ok']
-if ct ~= 'hash' then return {1, '', '0', '', ct} end
-local d = redis.call('HMGET', KEYS[2], 'desired', 'gen', 'handoff')
-return {1, d[1] or '', d[2] or '0', d[3] or '', ct}
+local d = redis.pcall('HMGET', KEYS[2], 'desired', 'gen', 'handoff')
+if d.err then return {1, '', '0', '', redis.call('TYPE', KEYS[2])['ok']} end
+if not d[1] and redis.call('EXISTS', KEYS[2]) == 0 then return {1, '', '0', '', 'none'} end
+return {1, d[1] or '', d[2] or '0', d[3] or '', 'hash'}
 `)
 
 // RenewLease extends l by ttl and returns the task's desired state. It

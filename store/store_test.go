@@ -396,3 +396,123 @@ func TestRenewLeases(t *testing.T) {
 		t.Errorf("t3's lock TTL %v after the renewal, want about 2m", ttl)
 	}
 }
+
+// A renewal reports a lost lock (freed, taken, or of another type) and a
+// missing or damaged config as before, and a healthy one costs Redis four
+// commands: the EVALSHA and GET, PEXPIRE, HMGET inside it. Every node
+// renews each of its tasks every heartbeat, so this is most of an idle
+// fleet's load (BenchmarkCoordination: at most 0.5 commands/s a task with
+// the 10s default heartbeat).
+func TestRenewLeaseCases(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	commands := func() int64 {
+		info, _ := s.rdb.InfoMap(ctx, "stats").Result()
+		var n int64
+		fmt.Sscan(info["Stats"]["total_commands_processed"], &n)
+		return n
+	}
+	tests := []struct {
+		name       string
+		damage     func(id string)
+		lost       bool
+		desired    string
+		config     string // what Desired.Config says: "" fine, "unknown" or "damaged"
+		maxCommand int64  // Redis commands of the renewal, 0: not counted
+	}{
+		{"healthy", func(string) {}, false, DesiredRunning, "", 4},
+		{"stopped", func(id string) { s.rdb.HSet(ctx, s.keys.TaskConfig(id), "desired", DesiredStopped) }, false, DesiredStopped, "", 4},
+		{"lock freed", func(id string) { s.rdb.Del(ctx, s.keys.TaskLock(id)) }, true, "", "", 0},
+		{"lock taken", func(id string) { s.rdb.Set(ctx, s.keys.TaskLock(id), "n2 99", time.Minute) }, true, "", "", 0},
+		{"lock of another type", func(id string) {
+			s.rdb.Del(ctx, s.keys.TaskLock(id))
+			s.rdb.HSet(ctx, s.keys.TaskLock(id), "a", "b")
+		}, true, "", "", 0},
+		{"config missing", func(id string) { s.rdb.Del(ctx, s.keys.TaskConfig(id)) }, false, "", "unknown", 0},
+		{"config of another type", func(id string) {
+			s.rdb.Del(ctx, s.keys.TaskConfig(id))
+			s.rdb.Set(ctx, s.keys.TaskConfig(id), "x", 0)
+		}, false, "", "damaged", 0},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprint("r", i)
+			if _, _, err := s.PutConfig(ctx, fmt.Sprintf("%d-1", i+1), id, `{"taskType":"DATAGEN"}`, "d", "", "DATAGEN", false); err != nil {
+				t.Fatal(err)
+			}
+			l, _, ok, err := s.AcquireLease(ctx, id, "n1", time.Minute)
+			if err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			if _, err := s.RenewLease(ctx, l, time.Minute); err != nil { // loads the script
+				t.Fatal(err)
+			}
+			tt.damage(id)
+			before := commands()
+			d, err := s.RenewLease(ctx, l, 2*time.Minute)
+			used := commands() - before - 1 // the INFO of before
+			if lost := errors.Is(err, ErrLeaseLost); lost != tt.lost || (err != nil && !lost) {
+				t.Fatalf("err %v, want lost %v", err, tt.lost)
+			}
+			if tt.lost {
+				return
+			}
+			if d.State != tt.desired {
+				t.Errorf("desired %q, want %q", d.State, tt.desired)
+			}
+			var damaged *DamagedKeyError
+			got := ""
+			switch {
+			case errors.Is(d.Config, ErrUnknownTask):
+				got = "unknown"
+			case errors.As(d.Config, &damaged):
+				got = "damaged"
+			case d.Config != nil:
+				got = d.Config.Error()
+			}
+			if got != tt.config {
+				t.Errorf("config %q (%v), want %q", got, d.Config, tt.config)
+			}
+			if ttl := s.rdb.PTTL(ctx, s.keys.TaskLock(id)).Val(); ttl <= time.Minute {
+				t.Errorf("lock TTL %v after renewing for 2m", ttl)
+			}
+			if tt.maxCommand > 0 && used > tt.maxCommand {
+				t.Errorf("the renewal ran %d Redis commands, want at most %d", used, tt.maxCommand)
+			}
+		})
+	}
+}
+
+// CommandsWaiting sees entries no consumer has read yet, and none once
+// they are read (pending or acknowledged) or when there is no group.
+func TestCommandsWaiting(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	waiting := func() bool {
+		t.Helper()
+		w, err := s.CommandsWaiting(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	s.Publish(ctx, map[string]string{"cmd": "start", "task": "t1"})
+	if waiting() {
+		t.Error("waiting without a group")
+	}
+	s.EnsureGroup(ctx)
+	if !waiting() {
+		t.Error("an unread entry not seen")
+	}
+	cmds, err := s.ReadCommands(ctx, "n1", ">", 10, time.Second)
+	if err != nil || len(cmds) != 1 {
+		t.Fatal(cmds, err)
+	}
+	if waiting() {
+		t.Error("waiting with the entry pending on n1")
+	}
+	s.AckOwned(ctx, "n1", cmds[0].ID)
+	if waiting() {
+		t.Error("waiting with the entry acknowledged")
+	}
+}
