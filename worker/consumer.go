@@ -96,7 +96,7 @@ func (c *Consumer) inboxEvery() time.Duration {
 }
 
 // Run consumes commands until ctx ends. Commands already read when ctx ends
-// are still applied, each batch within opTimeout. The entries pending on
+// are still applied, each within opTimeout. The entries pending on
 // this node are applied first (a restarted node resumes its tasks from
 // them); at a node's stop, Node applies them once more.
 func (c *Consumer) Run(ctx context.Context) error {
@@ -136,7 +136,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if len(cmds) > 0 {
 			c.lastSeen = cmds[len(cmds)-1].ID
 		}
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+		// Commands read are applied even when ctx ends meanwhile, each
+		// within opTimeout (apply).
+		actx := context.WithoutCancel(ctx)
 		c.Apply(actx, cmds, fresh)
 		if time.Since(lastInbox) >= c.inboxEvery() {
 			lastInbox = time.Now()
@@ -144,7 +146,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 				c.log.Warn().Err(err).Msg("reading entries given to this node")
 			}
 		}
-		cancel()
 	}
 	return nil
 }
@@ -193,11 +194,21 @@ func (c *Consumer) wakeUps(ctx context.Context) {
 				return
 			}
 		}
-		actx, cancel := context.WithTimeout(ctx, opTimeout)
-		if err := c.inbox(actx); err != nil && ctx.Err() == nil {
+		// One look at the pending list answers every wake-up queued
+		// meanwhile: a burst of placements sends one per entry.
+		for drained := false; !drained; {
+			select {
+			case _, ok := <-msgs:
+				if !ok {
+					return
+				}
+			default:
+				drained = true
+			}
+		}
+		if err := c.inbox(ctx); err != nil && ctx.Err() == nil {
 			c.log.Debug().Err(err).Msg("reading entries given to this node")
 		}
-		cancel()
 	}
 }
 
@@ -254,6 +265,10 @@ func (c *Consumer) Apply(ctx context.Context, cmds []store.Command, from origin)
 }
 
 func (c *Consumer) apply(ctx context.Context, cmd store.Command, from origin) {
+	// Each command has its own time: a batch (or a pending list) of many
+	// under a load that slows Redis must not time out the ones at its end.
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
 	name, id := cmd.Fields["cmd"], cmd.Fields["task"]
 	log := c.log.With().Str("entry", cmd.ID).Str("cmd", name).Str("task", id).
 		Str("request_id", cmd.Fields["request_id"]).Str("reason", cmd.Fields["reason"]).Logger()
@@ -309,10 +324,14 @@ func (c *Consumer) dispatch(ctx context.Context, cmd store.Command, name, id str
 		if cmd.Fields["handover"] == "1" && from == fresh {
 			from = reclaimed // a node handing over: resume, and place it
 		}
-		if from != fresh {
+		if from != fresh && cmd.Fields["config"] == "" {
 			return c.settle(ctx, cmd, id, from, desiredUnknown, log)
 		}
-		return c.start(ctx, cmd, id, name == "restart", log)
+		// An entry with a config is applied as a start wherever it comes
+		// from: one reclaimed from a node that died, or pending after a
+		// failure, before storing it would otherwise be lost. Applying
+		// it again changes nothing (PutConfig knows its id).
+		return c.start(ctx, cmd, id, name == "restart", from, log)
 	case "stop":
 		return c.setDesired(ctx, cmd, id, store.DesiredStopped, StateStopped, log)
 	case "delete":
@@ -335,7 +354,7 @@ func truncate(s string, n int) string {
 
 // start stores the config (when given), marks the task desired-running and
 // places it if nobody runs it.
-func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, restart bool, log zerolog.Logger) error {
+func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, restart bool, from origin, log zerolog.Logger) error {
 	var sealed, digest, name, typ string
 	if raw, ok := cmd.Fields["config"]; ok && raw != "" {
 		cfg, err := task.Parse([]byte(raw))
@@ -363,8 +382,8 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 		return reject("%v", err)
 	}
 	if errors.Is(err, store.ErrStaleCommand) {
-		log.Info().Msg("start older than a command applied already: only the stored state counts")
-		return c.settle(ctx, cmd, id, fresh, desiredUnknown, log)
+		log.Info().Err(err).Msg("start applied already, or older than a command applied already: only the stored state counts")
+		return c.settle(ctx, cmd, id, from, desiredUnknown, log)
 	}
 	if err != nil {
 		return err
@@ -380,7 +399,7 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 			cmd.ID = nid
 		}
 	}
-	return c.settle(ctx, cmd, id, fresh, store.DesiredRunning, log)
+	return c.settle(ctx, cmd, id, from, store.DesiredRunning, log)
 }
 
 // settle carries out what a start entry means (decide): it gathers the

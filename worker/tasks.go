@@ -161,9 +161,8 @@ func (t *Tasks) Closing() bool {
 // more.
 var ErrShuttingDown = errors.New("node is shutting down")
 
-// opTimeout bounds one coordination step outside a shutdown: applying a
-// batch of commands, a move's release and hand-off, recording a lost
-// lease.
+// opTimeout bounds one coordination step outside a shutdown: applying one
+// command, a move's release and hand-off, recording a lost lease.
 const opTimeout = 5 * time.Second
 
 // errNotRunning means Run has not begun: no runner can start yet.
@@ -229,8 +228,15 @@ func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
 	go func() {
 		defer t.wg.Done()
 		r.run(t.runCtx)
-		if r.outcome == outcomeHandOver {
-			t.finishHandOver(r) // still listed meanwhile: handOver counts it as left
+		// The runner stays listed until its task has left: its entry is
+		// pending here, not running, and an inbox check must not start
+		// the task again before the entry moves (that bounced balance
+		// moves back at once), nor handOver miss a task still leaving.
+		switch r.outcome {
+		case outcomeHandOver:
+			t.finishHandOver(r)
+		case outcomeMoved:
+			t.finishMove(r)
 		}
 		t.mu.Lock()
 		if t.runners[id] == r {
@@ -239,9 +245,6 @@ func (t *Tasks) spawn(id, entry string, l store.Lease) bool {
 		n := len(t.runners)
 		t.mu.Unlock()
 		t.cfg.Memory.Apply(n)
-		if r.outcome == outcomeMoved {
-			t.finishMove(r)
-		}
 	}()
 	return true
 }
@@ -257,7 +260,11 @@ func (t *Tasks) Move(targets []string) {
 	}
 	rs := make([]*runner, 0, len(t.runners))
 	for _, r := range t.runners {
-		rs = append(rs, r)
+		select {
+		case <-r.done: // ended, or leaving already
+		default:
+			rs = append(rs, r)
+		}
 	}
 	t.mu.Unlock()
 	sort.Slice(rs, func(i, j int) bool {
