@@ -287,6 +287,18 @@ func TestLaterCommandWins(t *testing.T) {
 	if c.Desired.State != DesiredStopped || c.Digest != "d1" {
 		t.Fatalf("after an older start: desired %q digest %q", c.Desired.State, c.Digest)
 	}
+	// A restart applied a second time (from a pending list): no second
+	// restart.
+	_, gen, err := s.PutConfig(ctx, "102-0", "t1", "", "", "", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutConfig(ctx, "102-0", "t1", "", "", "", "", true); !errors.Is(err, ErrStaleCommand) {
+		t.Fatalf("the same restart again: %v, want ErrStaleCommand", err)
+	}
+	if c, _ := s.LoadConfig(ctx, "t1"); c.Desired.Gen != gen {
+		t.Fatalf("gen %d after the same restart twice, want %d", c.Desired.Gen, gen)
+	}
 }
 
 // TestSchemaRecordsGoToTheHistory: a batch's schema records land in

@@ -51,6 +51,7 @@ var ErrStaleCommand = fmt.Errorf("a later command for the task was applied alrea
 // Returns {changed (0|1), gen}, {-1, 0} when ARGV[1] is "" and no config
 // is stored, or {-2, 0} when a later command was applied.
 var putConfigScript = redis.NewScript(luaStale + `
+if redis.call('HGET', KEYS[1], 'cmd_id') == ARGV[7] then return {-3, 0} end
 if stale(ARGV[7]) then return {-2, 0} end
 local stored = redis.call('HGET', KEYS[1], 'digest')
 local changed = 0
@@ -77,7 +78,8 @@ var ErrNoConfig = fmt.Errorf("no config stored")
 // (sealedJSON empty: keep the stored one), marks it desired-running and adds
 // it to P:cluster:tasks. restart bumps the generation so a running owner
 // restarts it. It reports whether the config changed and the resulting
-// generation; ErrStaleCommand when a later command was applied already.
+// generation; ErrStaleCommand when a later command, or this one, was applied
+// already (so applying a start again changes nothing).
 func (s *Store) PutConfig(ctx context.Context, cmdID, task, sealedJSON, digest, name, typ string, restart bool) (changed bool, gen int64, err error) {
 	bump := "0"
 	if restart {
@@ -89,8 +91,11 @@ func (s *Store) PutConfig(ctx context.Context, cmdID, task, sealedJSON, digest, 
 		err = s.wrongType(ctx, err, s.keys.TaskConfig(task), "hash")
 		return false, 0, fmt.Errorf("storing config of task %s: %w", task, err)
 	}
-	if toInt(res[0]) == -2 {
+	switch toInt(res[0]) {
+	case -2:
 		return false, 0, fmt.Errorf("command %s for task %s: %w", cmdID, task, ErrStaleCommand)
+	case -3: // applied before: a start applied again from a pending list
+		return false, 0, fmt.Errorf("command %s for task %s was applied already, and %w", cmdID, task, ErrStaleCommand)
 	}
 	if toInt(res[0]) < 0 {
 		return false, 0, fmt.Errorf("task %s: %w; a first start needs a config", task, ErrNoConfig)

@@ -204,3 +204,24 @@ func TestMemoryBudgetFollowsTasks(t *testing.T) {
 		t.Errorf("limit after the node stopped = %d, want %d", got, want)
 	}
 }
+
+// TestUnappliedStartIsNotLost: a start read by a node that died before it
+// stored the config (its entry, config and all, pending on the dead node)
+// runs once another node reclaims it; it used to be acknowledged as the
+// start of a task that no longer exists.
+func TestUnappliedStartIsNotLost(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.st.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.command("cmd", "start", "task", "a", "config", `{"taskType":"DATAGEN","datagen":{"rate":100}}`)
+	if cmds, err := e.st.ReadCommands(ctx, "ghost", ">", 10, 0); err != nil || len(cmds) != 1 {
+		t.Fatalf("the dead node's read: %v, %v", cmds, err)
+	}
+	e.startNode("n1")
+	ti := e.waitState("a", StateRunning, 15*time.Second)
+	if ti.Node != "n1" {
+		t.Errorf("task a runs on %q, want n1", ti.Node)
+	}
+}
