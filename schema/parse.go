@@ -11,6 +11,8 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/charset"
 	"github.com/pingcap/tidb/pkg/parser/mysql"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // literal values for the parser (it panics without a driver)
+
+	"github.com/dataingest/dataingest/internal/tidbcharset"
 )
 
 // registry guards the TiDB charset package's global tables. The parser
@@ -20,12 +22,13 @@ import (
 // is to register them in those tables, which the parser reads while parsing.
 // So this package registers them (all character sets on first use,
 // collations when a statement names one) under mu's write lock, and parses
-// under its read lock. Nothing else in this program uses the TiDB parser.
-var registry struct {
-	mu     sync.RWMutex
+// under its read lock. go-mysql's client reads those tables too, in every
+// handshake, so the lock is tidbcharset's, which connections hold.
+var registry = struct {
+	mu     *sync.RWMutex
 	once   sync.Once
 	nextID int // the ID of the next collation registered
-}
+}{mu: &tidbcharset.Mu}
 
 // parsed is a statement's syntax tree and what the parser could not say.
 type parsed struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/rs/zerolog"
 
+	"github.com/dataingest/dataingest/internal/tidbcharset"
 	"github.com/dataingest/dataingest/schema"
 )
 
@@ -266,13 +267,17 @@ func (m *MySQL) startSync(conn *client.Conn, syncer *replication.BinlogSyncer, e
 		}
 		m.cfg.Log.Info().Str("gtid", from.GTID).Uint32("checkpoint_server_id", from.Server).Str("endpoint", ep.Addr()).
 			Msg("continuing on another server by GTID")
+		unlock := tidbcharset.Read() // the handshake reads TiDB's collation table
 		s, err := syncer.StartSyncGTID(set)
+		unlock()
 		if err != nil {
 			return nil, classify(fmt.Errorf("starting binlog dump from GTID %s on %s: %w", from.GTID, ep.Addr(), err))
 		}
 		return s, nil
 	}
+	unlock := tidbcharset.Read()
 	s, err := syncer.StartSync(mysql.Position{Name: from.File, Pos: from.Pos})
+	unlock()
 	if err != nil {
 		return nil, classify(fmt.Errorf("starting binlog dump from %s on %s: %w", from, ep.Addr(), err))
 	}
@@ -313,7 +318,9 @@ func connect(ctx context.Context, ep Endpoint) (*client.Conn, error) {
 	if tc != nil {
 		opts = append(opts, func(c *client.Conn) error { c.SetTLSConfig(tc); return nil })
 	}
+	unlock := tidbcharset.Read()
 	c, err := client.ConnectWithContext(ctx, ep.Addr(), ep.User, ep.Password, "", 10*time.Second, opts...)
+	unlock()
 	if err != nil {
 		return nil, classify(fmt.Errorf("connecting to %s as %s: %w", ep.Addr(), ep.User, err))
 	}

@@ -46,6 +46,14 @@ type Consumer struct {
 	lastSeen  string // newest entry read from ">", where a lost group restarts; Run's goroutine only
 	failures  int    // failed reads in a row; Run's goroutine only
 
+	// inflight holds the entries read (from the stream, or reclaimed)
+	// whose batch is not applied yet: they are pending on this node
+	// already, and the pending scan must leave them to their batch, or it
+	// would take a new start for one waiting here, before its config is
+	// stored and without placing it.
+	inflightMu sync.Mutex
+	inflight   map[string]bool
+
 	healthMu sync.Mutex
 	lastRead time.Time // last successful read of the stream
 	lastErr  error     // the error of the last failed read, nil after a success
@@ -135,6 +143,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		if len(cmds) > 0 {
 			c.lastSeen = cmds[len(cmds)-1].ID
+			c.hold(cmds)
 		}
 		// Commands read are applied even when ctx ends meanwhile, each
 		// within opTimeout (apply).
@@ -238,7 +247,7 @@ func (c *Consumer) pending(ctx context.Context) error {
 		}
 		c.applying.Lock()
 		for _, cmd := range cmds {
-			if !c.tasks.OwnsEntry(cmd.ID) {
+			if !c.tasks.OwnsEntry(cmd.ID) && !c.held(cmd.ID) {
 				c.apply(ctx, cmd, pending)
 			}
 		}
@@ -255,13 +264,39 @@ func (c *Consumer) Adopt(ctx context.Context, cmds []store.Command) { c.Apply(ct
 
 // Apply carries out commands in order, one at a time across callers.
 func (c *Consumer) Apply(ctx context.Context, cmds []store.Command, from origin) {
+	c.hold(cmds)
 	c.applying.Lock()
 	defer c.applying.Unlock()
 	for i, cmd := range cmds {
 		c.unapplied = len(cmds) - i
 		c.apply(ctx, cmd, from)
+		c.release(cmd.ID)
 	}
 	c.unapplied = 0
+}
+
+// hold marks cmds as read and waiting for their batch (inflight).
+func (c *Consumer) hold(cmds []store.Command) {
+	c.inflightMu.Lock()
+	defer c.inflightMu.Unlock()
+	if c.inflight == nil {
+		c.inflight = map[string]bool{}
+	}
+	for _, cmd := range cmds {
+		c.inflight[cmd.ID] = true
+	}
+}
+
+func (c *Consumer) release(id string) {
+	c.inflightMu.Lock()
+	defer c.inflightMu.Unlock()
+	delete(c.inflight, id)
+}
+
+func (c *Consumer) held(id string) bool {
+	c.inflightMu.Lock()
+	defer c.inflightMu.Unlock()
+	return c.inflight[id]
 }
 
 func (c *Consumer) apply(ctx context.Context, cmd store.Command, from origin) {

@@ -303,6 +303,25 @@ func (t *Tasks) finishMove(r *runner) {
 func (t *Tasks) Run(ctx context.Context) error {
 	t.runCtx = ctx
 	close(t.started)
+	// Renewals have a goroutine of their own: refresh may take a round
+	// trip per entry (replacing those that carried a config, after a
+	// burst of starts), and a renewal waiting behind them made whole
+	// nodes' leases expire (TestThousandTasks on a loaded machine).
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		tick := time.NewTicker(t.cfg.HeartbeatInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				t.renewAll(ctx)
+			}
+		}
+	}()
+	defer func() { <-renewed }()
 	tick := time.NewTicker(t.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	for {
@@ -310,7 +329,6 @@ func (t *Tasks) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
-			t.renewAll(ctx)
 			t.refresh(ctx)
 		case <-t.recheck:
 			t.refresh(ctx)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/client"
+
+	"github.com/dataingest/dataingest/internal/tidbcharset"
 )
 
 const (
@@ -117,7 +119,9 @@ func (m *DB) ConnTLS(t testing.TB) *client.Conn {
 func (m *DB) connect(opts ...client.Option) (*client.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), dbDialTimeout)
 	defer cancel()
+	unlock := tidbcharset.Read() // the handshake reads TiDB's collation table, which schema adds to
 	conn, err := client.ConnectWithContext(ctx, m.Addr, DBUser, DBPassword, "", dbDialTimeout, opts...)
+	unlock()
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s at %s as %s: %w", m.Flavor, m.Addr, DBUser, err)
 	}
@@ -129,7 +133,9 @@ func (m *DB) connect(opts ...client.Option) (*client.Conn, error) {
 func (m *DB) rootConn(timeout time.Duration) (*client.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	unlock := tidbcharset.Read()
 	conn, err := client.ConnectWithContext(ctx, m.Socket, "root", "", "", timeout, withTimeouts(timeout))
+	unlock()
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s over %s as root: %w", m.Flavor, m.Socket, err)
 	}
