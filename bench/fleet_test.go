@@ -179,9 +179,9 @@ func (f *benchFleet) idleCommands(window time.Duration) (float64, []cpuShare) {
 		procs = append(procs, proc{id, f.nodes[id].Pid()})
 	}
 	cpu := startCPU(procs...)
-	before := f.commandsProcessed()
+	before := testenv.CommandsProcessed(f.b, f.rdb)
 	time.Sleep(window)
-	cmds := f.commandsProcessed() - before - 1 // the INFO itself
+	cmds := testenv.CommandsProcessed(f.b, f.rdb) - before - 1 // the INFO itself
 	return float64(cmds) / window.Seconds(), cpu.stop()
 }
 
@@ -221,21 +221,6 @@ func (f *benchFleet) waitFor(d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func (f *benchFleet) commandsProcessed() int64 {
-	info, err := f.rdb.Info(context.Background(), "stats").Result()
-	if err != nil {
-		f.b.Fatal(err)
-	}
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "total_commands_processed:"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	f.b.Fatal("no total_commands_processed in INFO")
-	return 0
 }
 
 // BenchmarkFailover kills the owner of a task ten times and measures the

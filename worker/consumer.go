@@ -241,11 +241,14 @@ func (c *Consumer) pending(ctx context.Context) error {
 	const page = 64
 	from := "0"
 	for {
+		// Read under the lock too: a page read while a batch is being
+		// applied would show entries that batch gives away meanwhile.
+		c.applying.Lock()
 		cmds, err := c.store.ReadCommands(ctx, c.cfg.NodeID, from, page, 0)
 		if err != nil {
+			c.applying.Unlock()
 			return err
 		}
-		c.applying.Lock()
 		for _, cmd := range cmds {
 			if !c.tasks.OwnsEntry(cmd.ID) && !c.held(cmd.ID) {
 				c.apply(ctx, cmd, pending)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -243,3 +244,25 @@ func (r *Redis) Resume(t testing.TB) {
 
 // Log returns the tail of the server's log.
 func (r *Redis) Log() string { return r.d.logTail() }
+
+// CommandsProcessed is a Redis server's count of the commands it has run
+// (INFO stats total_commands_processed; commands inside scripts count),
+// asked through rdb, whose INFO is one command more.
+func CommandsProcessed(t testing.TB, rdb *redis.Client) int64 {
+	t.Helper()
+	info, err := rdb.Info(context.Background(), "stats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "total_commands_processed:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatalf("INFO stats total_commands_processed %q: %v", v, err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no total_commands_processed in INFO stats")
+	return 0
+}
