@@ -144,6 +144,37 @@ func excess(load map[string]int, nodes []string) int {
 	return n
 }
 
+// logEvent is one node's log line of interest: what happened to which
+// task, when.
+type logEvent struct {
+	at         time.Time
+	what, node string
+	task       string
+}
+
+// logEvents returns the nodes' log lines since from whose message is a key
+// of kinds, as the event kinds names, in time order.
+func (f *fleet) logEvents(from time.Time, kinds map[string]string) []logEvent {
+	f.t.Helper()
+	var out []logEvent
+	for _, r := range f.runs {
+		for _, line := range strings.Split(r.p.Output(), "\n") {
+			var e struct {
+				Node, Task, Message string
+				Time                time.Time
+			}
+			if !strings.Contains(line, `"message":"`) || json.Unmarshal([]byte(line), &e) != nil {
+				continue
+			}
+			if what, ok := kinds[e.Message]; ok && !e.Time.Before(from) {
+				out = append(out, logEvent{e.Time, what, e.Node, e.Task})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b logEvent) int { return a.at.Compare(b.at) })
+	return out
+}
+
 // acquisition is a node taking the lock of a task, as its log says.
 type acquisition struct {
 	at         time.Time
@@ -156,24 +187,9 @@ type acquisition struct {
 func (f *fleet) acquisitions(from time.Time) []acquisition {
 	f.t.Helper()
 	var out []acquisition
-	for _, r := range f.runs {
-		for _, line := range strings.Split(r.p.Output(), "\n") {
-			if !strings.Contains(line, `"message":"task acquired"`) {
-				continue
-			}
-			var e struct {
-				Node, Task string
-				Time       time.Time
-			}
-			if err := json.Unmarshal([]byte(line), &e); err != nil {
-				f.t.Fatalf("log line %q: %v", line, err)
-			}
-			if !e.Time.Before(from) {
-				out = append(out, acquisition{e.Time, e.Node, e.Task})
-			}
-		}
+	for _, e := range f.logEvents(from, map[string]string{"task acquired": "acquired"}) {
+		out = append(out, acquisition{e.at, e.node, e.task})
 	}
-	slices.SortFunc(out, func(a, b acquisition) int { return a.at.Compare(b.at) })
 	return out
 }
 
@@ -187,38 +203,8 @@ func (f *fleet) acquisitions(from time.Time) []acquisition {
 // renew them), whose tasks are acquired again without any move.
 func (f *fleet) moved(from time.Time) (moves, bounced, lost int) {
 	f.t.Helper()
-	type event struct {
-		at         time.Time
-		what, node string
-		task       string
-	}
-	var events []event
-	for _, r := range f.runs {
-		for _, line := range strings.Split(r.p.Output(), "\n") {
-			var what string
-			switch {
-			case strings.Contains(line, `"message":"task moved"`):
-				what = "moved"
-			case strings.Contains(line, `"message":"task acquired"`):
-				what = "acquired"
-			case strings.Contains(line, `"message":"lost the task's lease: stopped writing"`):
-				what = "lost"
-			default:
-				continue
-			}
-			var e struct {
-				Node, Task string
-				Time       time.Time
-			}
-			if err := json.Unmarshal([]byte(line), &e); err != nil {
-				f.t.Fatalf("log line %q: %v", line, err)
-			}
-			if !e.Time.Before(from) {
-				events = append(events, event{e.Time, what, e.Node, e.Task})
-			}
-		}
-	}
-	slices.SortFunc(events, func(a, b event) int { return a.at.Compare(b.at) })
+	events := f.logEvents(from, map[string]string{
+		"task moved": "moved", "task acquired": "acquired", "lost the task's lease: stopped writing": "lost"})
 	away := map[string]string{} // task -> the node that moved it, until it is acquired
 	for _, e := range events {
 		switch e.what {
