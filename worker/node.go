@@ -64,9 +64,6 @@ func component(log zerolog.Logger, name, node string) zerolog.Logger {
 	return log.With().Str("component", name).Str("node", node).Logger()
 }
 
-// Tasks returns the node's task supervisor.
-func (n *Node) Tasks() *Tasks { return n.tasks }
-
 // Healthy reports why the node should not get traffic, nil when it
 // should (for /readyz): it is stopping, or it does not read the command
 // stream.
@@ -100,13 +97,12 @@ func (n *Node) Run(ctx context.Context, svc Service) error {
 	base := context.WithoutCancel(ctx)
 	type part struct {
 		name string
-		run  func(context.Context) error
 		stop context.CancelFunc
 		done chan struct{}
 	}
 	start := func(name string, run func(context.Context) error) *part {
 		pctx, cancel := context.WithCancel(base)
-		p := &part{name: name, run: run, stop: cancel, done: make(chan struct{})}
+		p := &part{name: name, stop: cancel, done: make(chan struct{})}
 		go func() {
 			defer close(p.done)
 			if err := run(pctx); err != nil {
