@@ -199,6 +199,9 @@ func (t *tableInfo) convert(dst []any, row []any, skipped []int, prev []any) ([]
 func (t *tableInfo) value(i int, v any, prev []any) (any, error) {
 	switch t.kinds[i] {
 	case kindInt, kindYear:
+		if _, ok := v.(int64); ok {
+			return v, nil // boxing it again would allocate
+		}
 		return toInt64(v)
 	case kindUint, kindBit:
 		n, err := toUint64(v)
@@ -247,7 +250,7 @@ func (t *tableInfo) value(i int, v any, prev []any) (any, error) {
 	case kindText:
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return v, nil // not x: boxing it again would allocate
 		case []byte:
 			return string(x), nil
 		}

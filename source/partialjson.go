@@ -56,12 +56,29 @@ var errShortRowImage = errors.New("the row image ends early")
 // (binlog_transaction_compression) inherits the function
 // (BinlogParser.cloneForPayloadDecode), so compressed transactions are
 // decoded the same way.
+//
+// It decodes against a copy of the event's table map without its
+// signedness bitmap: go-mysql rebuilds a map of it for every row image
+// (TableMapEvent.UnsignedMap), an eighth of the node's CPU under a bulk
+// load, and the bitmap only chooses between int64 and uint64 for integer
+// columns, which tableInfo.value reinterprets by the schema history's
+// signedness anyway (toUint64; crossCheck has checked the two agree). The
+// copy is the event's own, so the syncer's shared table map, which the
+// reader may be reading, is never written.
 func decodeRowsEvent(e *replication.RowsEvent, data []byte) error {
 	pos, err := e.DecodeHeader(data)
 	if err != nil {
 		return err
 	}
-	if err := e.DecodeData(pos, data); err != nil {
+	shared := e.Table
+	if shared != nil && len(shared.SignednessBitmap) > 0 {
+		bare := *shared
+		bare.SignednessBitmap = nil
+		e.Table = &bare
+	}
+	err = e.DecodeData(pos, data)
+	e.Table = shared
+	if err != nil {
 		return err
 	}
 	if !isPartialUpdate(e) {
