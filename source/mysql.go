@@ -160,8 +160,8 @@ func (m *MySQL) Run(ctx context.Context, from Checkpoint, em Emitter) error {
 		DisableRetrySync:        true,
 		EventCacheCount:         m.cfg.EventCacheCount,
 		TLSConfig:               tc,
-		RenderJSONAsMySQLText:   true,            // JSON as MySQL renders it: DATE as 2024-01-31, DECIMAL as a number
-		RowsEventDecodeFunc:     decodeRowsEvent, // every diff of a partial JSON update, not only the first
+		RenderJSONAsMySQLText:   true,          // JSON as MySQL renders it: DATE as 2024-01-31, DECIMAL as a number
+		RowsEventDecodeFunc:     readRowsEvent, // the reader decodes the rows (rowimage.go)
 		Logger:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	defer syncer.Close()
