@@ -59,11 +59,13 @@ type memRun struct {
 	phase
 	Name    string
 	Tasks   int
-	Rows    int   // backlog per task
-	IdleRSS int64 // before the first start command
-	MaxRSS  int64 // the largest VmRSS sampled
-	PeakRSS int64 // VmHWM when every task had counted its backlog
-	GC      int64 // the node's garbage collections during the run
+	Rows    int     // backlog per task
+	IdleRSS int64   // before the first start command
+	MaxRSS  int64   // the largest VmRSS sampled
+	PeakRSS int64   // VmHWM when every task had counted its backlog
+	PeakAt  float64 // share of the events counted when VmHWM last grew
+	GC      int64   // the node's garbage collections during the run
+	Limit   float64 // the node's soft memory limit at the end, bytes (0: not exposed)
 }
 
 // cpuPerMillion is the node's CPU-seconds per million events.
@@ -112,6 +114,14 @@ func runTasks(b *testing.B, rg *rig, bin, name string, bl backlog) memRun {
 		}
 	}
 
+	var cpuProfile chan error
+	if profiles != "" {
+		cpuProfile = make(chan error, 1)
+		go func() {
+			cpuProfile <- fetchProfile(n.base+"/debug/pprof/profile?seconds=2", filepath.Join(profiles, "mem-"+name+"-cpu.pprof"))
+		}()
+	}
+
 	deadline := time.Now().Add(nodeTimeout)
 	heapSaved := profiles == ""
 	for {
@@ -135,6 +145,9 @@ func runTasks(b *testing.B, rg *rig, bin, name string, bl backlog) memRun {
 				done++
 			}
 		}
+		if mem.HWM > run.PeakRSS {
+			run.PeakRSS, run.PeakAt = mem.HWM, float64(sum)/float64(bl.Changes())
+		}
 		if !heapSaved && sum*2 >= int64(bl.Changes()) {
 			// Half way: the heap of every task in full flow.
 			heapSaved = true
@@ -143,7 +156,6 @@ func runTasks(b *testing.B, rg *rig, bin, name string, bl backlog) memRun {
 			}
 		}
 		if done == len(ids) {
-			run.PeakRSS = mem.HWM
 			break
 		}
 		if time.Now().After(deadline) {
@@ -151,11 +163,17 @@ func runTasks(b *testing.B, rg *rig, bin, name string, bl backlog) memRun {
 		}
 	}
 	run.CPU = cpu.stop()
+	if cpuProfile != nil {
+		if err := <-cpuProfile; err != nil {
+			n.fail("%v", err)
+		}
+	}
 	after, err := scrape(n.base + "/metrics")
 	if err != nil {
 		n.fail("%v", err)
 	}
 	run.GC = int64(after["go_gc_duration_seconds_count"] - before["go_gc_duration_seconds_count"])
+	run.Limit = after["go_gc_gomemlimit_bytes"]
 
 	var tLast int64
 	for _, id := range ids {
@@ -288,12 +306,12 @@ func (s memSummary) String() string {
 	p("  %d rows per task by count, %d and %d for 8 tasks' half and double; binlog %s -> %s (%s), written in %.1f s",
 		memRows, memRows/2, 2*memRows, s.start, s.end, binlogSize(s.start, s.end), s.genTime.Seconds())
 	p("")
-	p("%-22s %9s %9s %8s %9s %9s %9s %10s %5s  %s", "run (one fresh node)", "events", "events/s", "seconds",
-		"idle MiB", "max RSS", "peak MiB", "CPU-s/M ev", "GCs", "CPU, % of one core")
+	p("%-22s %9s %9s %8s %9s %9s %9s %7s %9s %10s %5s  %s", "run (one fresh node)", "events", "events/s", "seconds",
+		"idle MiB", "max RSS", "peak MiB", "peak at", "limit MiB", "CPU-s/M ev", "GCs", "CPU, % of one core")
 	for _, r := range append(append([]memRun{}, s.runs...), s.half, s.double) {
-		p("%-22s %9d %9.0f %8.2f %9.1f %9.1f %9.1f %10.2f %5d  %s",
+		p("%-22s %9d %9.0f %8.2f %9.1f %9.1f %9.1f %6.0f%% %9.1f %10.2f %5d  %s",
 			fmt.Sprintf("%d tasks x %d rows", r.Tasks, r.Rows), r.Events, r.Rate(), r.Elapsed.Seconds(),
-			mib(r.IdleRSS), mib(r.MaxRSS), mib(r.PeakRSS), r.cpuPerMillion(), r.GC, cpuText(r.CPU))
+			mib(r.IdleRSS), mib(r.MaxRSS), mib(r.PeakRSS), 100*r.PeakAt, r.Limit/(1<<20), r.cpuPerMillion(), r.GC, cpuText(r.CPU))
 	}
 	one := s.runs[0]
 	p("")
