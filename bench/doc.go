@@ -1,6 +1,7 @@
 // Package bench measures one MYSQL_CDC task end to end and sets the figure
 // beside baselines measured in the same run, on the same binlog, on the
-// same machine: `make bench` runs
+// same machine, and measures the node's memory per busy task and the
+// fleet's coordination: `make bench` runs
 //
 //	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./bench/
 //
@@ -36,6 +37,20 @@
 // process was the bottleneck and whether other load spoiled a round.
 // Nothing here is a pass/fail test: missing an aim is printed in the
 // summary, not reported as a failure.
+//
+// BenchmarkTasksMemory measures what a node's memory costs per task: on
+// one fresh node each, 1, 4 and 8 busy MYSQL_CDC tasks, each on its own
+// table, read a backlog of 100,000 bulk inserts per table (transactions of
+// 1,000 rows, the tables interleaved in the binlog), written before the
+// tasks start, with every checkpoint seeded at the position before it. It
+// samples the node's VmRSS, reads its VmHWM once every task has counted its
+// backlog, and prints the peak per count, the increment per added task
+// ((peak(N) - peak(1)) / (N - 1)) against the aims (48 MiB for one task,
+// 16 MiB for each further one), and 8 tasks' peak with half and double the
+// backlog (within 1.25x for memory to count as flat), beside each run's
+// events/s, node CPU-seconds per million events, garbage collections and
+// the node's soft memory limit. One run per figure: a peak is a size, less
+// spoiled by other load than a rate.
 //
 // BenchmarkFailover runs three node processes with short intervals,
 // SIGKILLs the owner of a task ten times and prints the median and maximum
