@@ -58,38 +58,15 @@ func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, fro
 	b.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("%s-%d", kind, round)
-	prefix := "bench_" + name
-	nodeID := "bench-" + name
 	profiles := os.Getenv("DATAINGEST_BENCH_PROFILE") // a directory: profile the node's run into it
-	p := testenv.StartProcess(b, bin, []string{
-		"DATAINGEST_REDIS_ADDRS=" + rg.r.Addr,
-		"DATAINGEST_NODE_ID=" + nodeID,
-		"DATAINGEST_HTTP_ADDR=127.0.0.1:0",
-		"DATAINGEST_KEY_PREFIX=" + prefix,
-		"DATAINGEST_PPROF=" + strconv.FormatBool(profiles != ""),
-	})
+	n := startNode(b, rg, bin, name, "DATAINGEST_PPROF="+strconv.FormatBool(profiles != ""))
+	p, st, keys, fail := n.p, n.st, n.keys, n.fail
 	defer p.Kill(b)
-	st := store.New(rg.rdb, prefix)
-	keys := st.Keys()
-	fail := func(format string, args ...any) {
-		b.Helper()
-		b.Fatalf("%s run: %s\n--- node output ---\n%s", name, fmt.Sprintf(format, args...), tail(p.Output(), 30))
-	}
-
-	// Ready: heartbeat written and the command group created, so the start
-	// command is read at once.
-	waitUntil(10*time.Second, func() bool {
-		if _, err := rg.rdb.ZScore(ctx, keys.ClusterNodes(), nodeID).Result(); err != nil {
-			return false
-		}
-		groups, err := rg.rdb.XInfoGroups(ctx, keys.Commands()).Result()
-		return err == nil && len(groups) > 0
-	}, func() { fail("node not ready after 10s") })
 	idle, err := procMemory(p.Pid())
 	if err != nil {
 		fail("reading memory: %v", err)
 	}
-	metricsURL := "http://" + httpAddr(p.Output()) + "/metrics"
+	metricsURL := n.base + "/metrics"
 	before, err := scrape(metricsURL)
 	if err != nil {
 		fail("%v", err)
@@ -107,7 +84,7 @@ func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, fro
 	if err != nil {
 		fail("publishing start: %v", err)
 	}
-	base := "http://" + httpAddr(p.Output())
+	base := n.base
 	var cpuProfile chan error
 	if profiles != "" {
 		cpuProfile = make(chan error, 1)
@@ -200,6 +177,49 @@ func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, fro
 		b.Fatal(err)
 	}
 	return run
+}
+
+// node is a dataingest process started by startNode.
+type node struct {
+	p    *testenv.Process
+	st   *store.Store // under the node's key prefix
+	keys store.Keys
+	id   string // DATAINGEST_NODE_ID
+	base string // http://host:port of its HTTP API
+	// fail ends the benchmark with the node's last log lines.
+	fail func(format string, args ...any)
+}
+
+// startNode starts bin, a dataingest binary, with node id and key prefix
+// of its own made from name, and waits until it is ready: heartbeat
+// written and the command group created, so a start command is read at
+// once. env adds variables. The caller kills it.
+func startNode(b *testing.B, rg *rig, bin, name string, env ...string) *node {
+	b.Helper()
+	ctx := context.Background()
+	prefix := "bench_" + name
+	n := &node{id: "bench-" + name}
+	n.p = testenv.StartProcess(b, bin, append([]string{
+		"DATAINGEST_REDIS_ADDRS=" + rg.r.Addr,
+		"DATAINGEST_NODE_ID=" + n.id,
+		"DATAINGEST_HTTP_ADDR=127.0.0.1:0",
+		"DATAINGEST_KEY_PREFIX=" + prefix,
+	}, env...))
+	n.st = store.New(rg.rdb, prefix)
+	n.keys = n.st.Keys()
+	n.fail = func(format string, args ...any) {
+		b.Helper()
+		b.Fatalf("%s run: %s\n--- node output ---\n%s", name, fmt.Sprintf(format, args...), tail(n.p.Output(), 30))
+	}
+	waitUntil(10*time.Second, func() bool {
+		if _, err := rg.rdb.ZScore(ctx, n.keys.ClusterNodes(), n.id).Result(); err != nil {
+			return false
+		}
+		groups, err := rg.rdb.XInfoGroups(ctx, n.keys.Commands()).Result()
+		return err == nil && len(groups) > 0
+	}, func() { n.fail("node not ready after 10s") })
+	n.base = "http://" + httpAddr(n.p.Output())
+	return n
 }
 
 // fetchProfile saves the profile at url to path.
