@@ -36,7 +36,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, typ repli
 		return Permanentf("binlog event %s at %s holds rows of %s.%s in a form the task cannot decode", typ, r.at(h), t.db, t.name)
 	}
 	if !r.inTx { // a server that does not send BEGIN: the event is its own boundary
-		r.begin(h.LogPos-h.EventSize, "")
+		r.begin(h, "")
 	}
 	ch := &r.ch
 	*ch = events.Change{
@@ -45,6 +45,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, typ repli
 			Flavor: r.flavor, ServerID: h.ServerID, File: r.file, Pos: h.LogPos - h.EventSize,
 			GTID: r.txGTID, TsMs: int64(h.Timestamp) * 1000, Image: t.image(e.SkippedColumns),
 		},
+		CommitMs: r.commitMs(h),
 	}
 	txID := r.txID()
 	for i := 0; i+step <= len(e.Rows); i += step {
