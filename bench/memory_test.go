@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func runTasks(b *testing.B, rg *rig, bin, name string, bl backlog) memRun {
 	b.Helper()
 	ctx := context.Background()
 	profiles := os.Getenv("DATAINGEST_BENCH_PROFILE")
-	n := startNode(b, rg, bin, "mem-"+name, profiles != "")
+	n := startNode(b, rg, bin, "mem-"+name, "DATAINGEST_PPROF="+strconv.FormatBool(profiles != ""))
 	defer n.p.Kill(b)
 	idle, err := procMemory(n.p.Pid())
 	if err != nil {

@@ -59,9 +59,9 @@ func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, fro
 	ctx := context.Background()
 	name := fmt.Sprintf("%s-%d", kind, round)
 	profiles := os.Getenv("DATAINGEST_BENCH_PROFILE") // a directory: profile the node's run into it
-	n := startNode(b, rg, bin, name, profiles != "")
-	defer n.p.Kill(b)
+	n := startNode(b, rg, bin, name, "DATAINGEST_PPROF="+strconv.FormatBool(profiles != ""))
 	p, st, keys, fail := n.p, n.st, n.keys, n.fail
+	defer p.Kill(b)
 	idle, err := procMemory(p.Pid())
 	if err != nil {
 		fail("reading memory: %v", err)
@@ -179,34 +179,32 @@ func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, fro
 	return run
 }
 
-// benchNode is a dataingest process started by startNode, under a key
-// prefix of its own.
-type benchNode struct {
+// node is a dataingest process started by startNode.
+type node struct {
 	p    *testenv.Process
-	id   string
-	st   *store.Store
+	st   *store.Store // under the node's key prefix
 	keys store.Keys
+	id   string // DATAINGEST_NODE_ID
 	base string // http://host:port of its HTTP API
-	// fail ends the benchmark with the node's last lines of output.
+	// fail ends the benchmark with the node's last log lines.
 	fail func(format string, args ...any)
 }
 
-// startNode starts bin as node bench-NAME under key prefix bench_NAME
-// (serving /debug/pprof when pprof is set) and waits until it is ready:
-// heartbeat written and the command group created, so a start command is
-// read at once.
-func startNode(b *testing.B, rg *rig, bin, name string, pprof bool) *benchNode {
+// startNode starts bin, a dataingest binary, with node id and key prefix
+// of its own made from name, and waits until it is ready: heartbeat
+// written and the command group created, so a start command is read at
+// once. env adds variables. The caller kills it.
+func startNode(b *testing.B, rg *rig, bin, name string, env ...string) *node {
 	b.Helper()
 	ctx := context.Background()
 	prefix := "bench_" + name
-	n := &benchNode{id: "bench-" + name}
-	n.p = testenv.StartProcess(b, bin, []string{
+	n := &node{id: "bench-" + name}
+	n.p = testenv.StartProcess(b, bin, append([]string{
 		"DATAINGEST_REDIS_ADDRS=" + rg.r.Addr,
 		"DATAINGEST_NODE_ID=" + n.id,
 		"DATAINGEST_HTTP_ADDR=127.0.0.1:0",
 		"DATAINGEST_KEY_PREFIX=" + prefix,
-		"DATAINGEST_PPROF=" + strconv.FormatBool(pprof),
-	})
+	}, env...))
 	n.st = store.New(rg.rdb, prefix)
 	n.keys = n.st.Keys()
 	n.fail = func(format string, args ...any) {

@@ -53,7 +53,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, typ repli
 		image = t.image(e.SkippedColumns)
 	}
 	if !r.inTx { // a server that does not send BEGIN: the event is its own boundary
-		r.begin(h.LogPos-h.EventSize, "")
+		r.begin(h, "")
 	}
 	ch := &r.ch
 	*ch = events.Change{
@@ -62,6 +62,7 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, typ repli
 			Flavor: r.flavor, ServerID: h.ServerID, File: r.file, Pos: h.LogPos - h.EventSize,
 			GTID: r.txGTID, TsMs: int64(h.Timestamp) * 1000, Image: image,
 		},
+		CommitMs: r.commitMs(h),
 	}
 	txID := r.txID()
 	// One clock reading an event: a rows event holds at most
