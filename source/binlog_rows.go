@@ -44,6 +44,8 @@ func (r *reader) rows(ctx context.Context, h *replication.EventHeader, typ repli
 			fast = &imageReader{table: e.Table, data: raw}
 		} else if err := decodeRowsData(e, raw); err != nil {
 			return Permanentf("decoding the rows event of %s.%s at %s: %v", t.db, t.name, r.at(h), err)
+		} else if err := t.keepDatetimes(e, typ, raw); err != nil {
+			return Permanentf("decoding the DATETIME values of the rows event of %s.%s at %s: %v", t.db, t.name, r.at(h), err)
 		}
 	}
 	image := ""

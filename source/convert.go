@@ -41,18 +41,19 @@ const (
 // tableInfo is what converting one table's rows needs: the table's
 // definition at the rows' position, checked against the binlog's table map.
 type tableInfo struct {
-	db, name string
-	columns  []string
-	types    []byte   // the table map's column types, to recognise the same map again
-	meta     []uint16 // the table map's column metadata
-	fast     bool     // every column's values are decoded by fastImage
-	key      []int
-	kinds    []kind
-	labels   [][]string                     // ENUM/SET labels by column
-	pad      []int                          // BINARY(n) length by column, 0 for others
-	fsp      []int                          // fractional digits of DATETIME, TIMESTAMP and TIME columns
-	decode   []func([]byte) (string, error) // text decoders of kindCharset columns
-	blobby   []bool                         // BLOB/TEXT/JSON/GEOMETRY: what NOBLOB leaves out
+	db, name  string
+	columns   []string
+	types     []byte   // the table map's column types, to recognise the same map again
+	meta      []uint16 // the table map's column metadata
+	fast      bool     // every column's values are decoded by fastImage
+	datetimes bool     // some column is a DATETIME (keepDatetimes)
+	key       []int
+	kinds     []kind
+	labels    [][]string                     // ENUM/SET labels by column
+	pad       []int                          // BINARY(n) length by column, 0 for others
+	fsp       []int                          // fractional digits of DATETIME, TIMESTAMP and TIME columns
+	decode    []func([]byte) (string, error) // text decoders of kindCharset columns
+	blobby    []bool                         // BLOB/TEXT/JSON/GEOMETRY: what NOBLOB leaves out
 }
 
 // describe builds a tableInfo from a table's definition at the event's
@@ -80,6 +81,9 @@ func describe(e *replication.TableMapEvent, def *schema.Table, at string) (*tabl
 	t.fast = len(t.meta) == n
 	for i := 0; t.fast && i < n; i++ {
 		t.fast = fastColumn(t.types[i], t.meta[i], t.kinds[i])
+	}
+	for i := 0; i < n && i < len(t.meta); i++ {
+		t.datetimes = t.datetimes || t.kinds[i] == kindDatetime && t.types[i] == mysql.MYSQL_TYPE_DATETIME2
 	}
 	return t, nil
 }

@@ -456,3 +456,46 @@ func appendGroup(out []byte, v uint64, digits int) ([]byte, error) {
 	}
 	return append(out, s...), nil
 }
+
+// keepDatetimes replaces go-mysql's DATETIME values in e.Rows, which it
+// decoded from rows (the event's row images) as a time.Time each, with
+// their text as datetime2 writes it, so that a day the calendar lacks
+// keeps MySQL's text in a table fastImage does not decode either.
+func (t *tableInfo) keepDatetimes(e *replication.RowsEvent, typ replication.EventType, rows []byte) error {
+	if !t.datetimes {
+		return nil
+	}
+	if e.Type() != replication.EnumRowsEventTypeUnknown && !plainRows(typ) { // MariaDB's compressed events
+		var err error
+		if rows, err = mysql.DecompressMariadbData(rows); err != nil {
+			return err
+		}
+	}
+	partial := isPartialUpdate(e)
+	r := imageReader{table: e.Table, data: rows}
+	for k := 0; r.pos < len(r.data); k++ {
+		bitmap, after := e.ColumnBitmap1, false
+		if e.ColumnBitmap2 != nil && k%2 == 1 {
+			bitmap, after = e.ColumnBitmap2, true
+		}
+		cols, err := r.image(bitmap, partial && after)
+		if err != nil {
+			return err
+		}
+		if k >= len(e.Rows) || len(e.Rows[k]) != len(cols) || len(cols) != len(t.kinds) {
+			return fmt.Errorf("go-mysql decoded %d images, image %d has %d columns", len(e.Rows), k+1, len(cols))
+		}
+		for c, col := range cols {
+			if col.raw == nil || t.kinds[c] != kindDatetime || t.types[c] != mysql.MYSQL_TYPE_DATETIME2 || t.meta[c] > 6 {
+				continue
+			}
+			if _, ok := e.Rows[k][c].(time.Time); !ok {
+				continue // go-mysql's own text: a zero date or one before 1970
+			}
+			if e.Rows[k][c], err = t.datetime2(c, col.raw, int(t.meta[c])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

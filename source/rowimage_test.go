@@ -422,7 +422,8 @@ func TestFastImageLive(t *testing.T) {
 					da DATE, y YEAR, dt0 DATETIME, dt3 DATETIME(3), dt6 DATETIME(6), ts0 TIMESTAMP NULL, ts4 TIMESTAMP(4) NULL,
 					v VARCHAR(300) CHARACTER SET utf8mb4, vl VARCHAR(20) CHARACTER SET latin1, vb VARBINARY(300),
 					c CHAR(10) CHARACTER SET utf8mb4, c4 CHAR(100) CHARACTER SET utf8mb4, bn BINARY(4),
-					bl BLOB, tx MEDIUMTEXT CHARACTER SET utf8mb4, tl TINYTEXT CHARACTER SET latin1)`)
+					bl BLOB, tx MEDIUMTEXT CHARACTER SET utf8mb4, tl TINYTEXT CHARACTER SET latin1)`,
+				"CREATE TABLE f.s (id INT PRIMARY KEY, e ENUM('a', 'b'), dt DATETIME(2))")
 			var pos mysql.Position
 			if flavor == "mysql" {
 				pos = binlogEnd(t, conn)
@@ -448,6 +449,7 @@ func TestFastImageLive(t *testing.T) {
 					 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
 				"UPDATE f.t SET d1 = -0.01, dt6 = '1970-01-01 00:00:00.000001', v = CONCAT(v, '!'), bu = 1 WHERE id IN (1, 2)",
 				"DELETE FROM f.t WHERE id = 2",
+				"INSERT INTO f.s VALUES (1, 'b', '2023-02-29 01:02:03.45'), (2, 'a', '2023-03-01 01:02:03.45'), (3, NULL, '1960-04-31 00:00:00')",
 			}
 			for _, s := range stmts {
 				if _, err := conn.Execute(s); err != nil {
@@ -470,8 +472,38 @@ func TestFastImageLive(t *testing.T) {
 			}
 			evs, _ := liveEvents(t, stream, len(stmts)-1)
 			rows := 0
+			defS, err := loadTable(conn, Endpoint{Host: db.Host, Port: db.Port}, flavor, "f", "s")
+			if err != nil || defS == nil {
+				t.Fatalf("reading f.s's definition: %v", err)
+			}
+			var dts []any
 			for _, ev := range evs {
 				e, ok := ev.Event.(*replication.RowsEvent)
+				if ok && string(e.Table.Table) == "s" {
+					// An ENUM: go-mysql decodes the table, keepDatetimes
+					// keeps each DATETIME as MySQL shows it.
+					info, err := describe(e.Table, defS, "live")
+					if err != nil {
+						t.Fatal(err)
+					}
+					raw, _ := deferredRows(e)
+					if info.fast {
+						t.Fatal("f.s, with an ENUM, is decoded fast")
+					}
+					if err := decodeRowsData(e, raw); err != nil {
+						t.Fatal(err)
+					}
+					if err := info.keepDatetimes(e, ev.Header.EventType, raw); err != nil {
+						t.Fatal(err)
+					}
+					for k, row := range e.Rows {
+						img, err := info.convert(nil, row, e.SkippedColumns[k], nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						dts = append(dts, img[2])
+					}
+				}
 				if !ok || string(e.Table.Table) != "t" {
 					continue
 				}
@@ -515,6 +547,9 @@ func TestFastImageLive(t *testing.T) {
 				if len(got) != len(e.Rows) {
 					t.Errorf("%s: fastImage read %d images, go-mysql %d", ev.Header.EventType, len(got), len(e.Rows))
 				}
+			}
+			if want := []any{"2023-02-29T01:02:03.45", "2023-03-01T01:02:03.45", "1960-04-31T00:00:00.00"}; !reflect.DeepEqual(dts, want) {
+				t.Errorf("f.s's DATETIMEs: %#v, want %#v", dts, want)
 			}
 			if rows != 3+4+1 {
 				t.Errorf("compared %d row images, want 8 (3 inserted, 2 updated, 1 deleted)", rows)
