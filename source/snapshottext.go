@@ -93,9 +93,9 @@ func (k textKind) value(fv *mysql.FieldValue) (any, error) {
 		}
 		return n, nil
 	case textDatetime:
-		return strings.Replace(string(s), " ", "T", 1), nil
+		return isoDatetime(s, ""), nil
 	case textTimestamp:
-		return strings.Replace(string(s), " ", "T", 1) + "Z", nil
+		return isoDatetime(s, "Z"), nil
 	case textExact:
 		return string(s), nil
 	case textYear:
@@ -108,6 +108,21 @@ func (k textKind) value(fv *mysql.FieldValue) (any, error) {
 		return bytes.Clone(s), nil
 	}
 	return string(s), nil
+}
+
+// isoDatetime is the server's "2024-01-31 12:34:56.123456" as
+// "2024-01-31T12:34:56.123456" followed by zone, in one allocation.
+func isoDatetime(s []byte, zone string) string {
+	var b strings.Builder
+	b.Grow(len(s) + len(zone))
+	if i := bytes.IndexByte(s, ' '); i >= 0 {
+		b.Write(s[:i])
+		b.WriteByte('T')
+		s = s[i+1:]
+	}
+	b.Write(s)
+	b.WriteString(zone)
+	return b.String()
 }
 
 // appendText appends a text-protocol value as the server sent it.
