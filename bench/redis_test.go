@@ -165,6 +165,9 @@ func measureRedis(ctx context.Context, rg *rig, enc *encoded, round int) (phase,
 		}
 		cp.Pos += uint32(160 * batchEntries)
 		cp.TxRows = int64(j % txRows)
+		if enc.checkpoint != nil {
+			cp = enc.checkpoint(j)
+		}
 		b.Offset, b.Position = cp.Fields(), cp.String()
 		if _, err := w.Write(ctx, &b); err != nil {
 			return phase{}, fmt.Errorf("after %d entries: %w", i, err)

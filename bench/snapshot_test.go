@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -81,7 +83,12 @@ func (t snapshotTable) quoted() string {
 // snapshotRound is one measurement of every snapshot phase.
 type snapshotRound struct {
 	selects, limit phase // the two baselines
+	writer         phase // the node's fenced OutputWriter alone, same batches as limit
 	large, small   nodeRun
+	// Redis's own mean time inside one script call during limit, writer
+	// and large: set beside the time per write, it tells Redis's work
+	// from the writer's waiting, and a Redis slowed by sharing its core.
+	limitScript, writerScript, nodeScript time.Duration
 }
 
 // baseline is the slower of the two baselines: the most the node could do.
@@ -137,11 +144,23 @@ func BenchmarkSnapshot(b *testing.B) {
 		if r.selects, err = measureSelects(ctx, rg, largeSnapshot); err != nil {
 			b.Fatalf("SELECT baseline: %v", err)
 		}
-		if r.limit, err = measureLimit(ctx, rg, enc, "snapshot limit"); err != nil {
-			b.Fatalf("redis limit: %v", err)
-		}
+		var errs [3]error
+		r.limitScript, errs[0] = scriptTime(ctx, rg, func() error {
+			r.limit, err = measureLimit(ctx, rg, enc, "snapshot limit")
+			return err
+		})
+		r.writerScript, errs[1] = scriptTime(ctx, rg, func() error {
+			r.writer, err = measureRedis(ctx, rg, enc, 100+i)
+			return err
+		})
 		r.small = runSnapshot(b, rg, bin, "snapshot-small", i, smallSnapshot)
-		r.large = runSnapshot(b, rg, bin, "snapshot-large", i, largeSnapshot)
+		r.nodeScript, errs[2] = scriptTime(ctx, rg, func() error {
+			r.large = runSnapshot(b, rg, bin, "snapshot-large", i, largeSnapshot)
+			return nil
+		})
+		if err := errors.Join(errs[:]...); err != nil {
+			b.Fatalf("round %d: %v", i, err)
+		}
 		rs = append(rs, r)
 	}
 
@@ -270,6 +289,29 @@ func measureSelects(ctx context.Context, rg *rig, t snapshotTable) (phase, error
 	return p, nil
 }
 
+// scriptTime runs f and returns the mean time Redis spent inside one
+// EVALSHA meanwhile (INFO commandstats, reset before f).
+func scriptTime(ctx context.Context, rg *rig, f func() error) (time.Duration, error) {
+	if err := rg.rdb.ConfigResetStat(ctx).Err(); err != nil {
+		return 0, err
+	}
+	if err := f(); err != nil {
+		return 0, err
+	}
+	info, err := rg.rdb.InfoMap(ctx, "commandstats").Result()
+	if err != nil {
+		return 0, err
+	}
+	// cmdstat_evalsha: calls=1200,usec=1169535,usec_per_call=974.61,...
+	for _, kv := range strings.Split(info["Commandstats"]["cmdstat_evalsha"], ",") {
+		if v, ok := strings.CutPrefix(kv, "usec_per_call="); ok {
+			us, err := strconv.ParseFloat(v, 64)
+			return time.Duration(us * float64(time.Microsecond)), err
+		}
+	}
+	return 0, fmt.Errorf("no cmdstat_evalsha in INFO commandstats")
+}
+
 // runSnapshot runs a fresh node with a new task (snapshotMode initial) on
 // t until its status counts every row of t.
 func runSnapshot(b *testing.B, rg *rig, bin, kind string, round int, t snapshotTable) nodeRun {
@@ -308,6 +350,7 @@ type snapshotSummary struct {
 var snapshotLabels = map[string]string{
 	"selects":        "plain SELECTs alone (same chunks, go-mysql)",
 	"snapshot limit": "Redis limit: Lua XADD x500 + checkpoint",
+	"redis":          "node's fenced OutputWriter alone",
 	"snapshot-large": "snapshot: dataingest node",
 	"snapshot-small": "snapshot, small table",
 }
@@ -327,7 +370,7 @@ func (s snapshotSummary) String() string {
 	p("")
 	p("median round of %d (by node/baseline ratio); baseline = the slower of SELECTs and the Redis limit (%s)", len(s.rounds), snapshotLabels[base.Name])
 	p("%-44s %10s %8s %9s  %s", "phase (same rows, same round)", "rows/s", "seconds", "/baseline", "CPU, % of one core")
-	for _, ph := range []phase{med.selects, med.limit, med.large.phase, med.small.phase} {
+	for _, ph := range []phase{med.selects, med.limit, med.writer, med.large.phase, med.small.phase} {
 		p("%-44s %10.0f %8.2f %9.2f  %s", snapshotLabels[ph.Name], ph.Rate(), ph.Elapsed.Seconds(), ph.Rate()/base.Rate(), cpuText(ph.CPU))
 	}
 	l := med.large
@@ -335,11 +378,14 @@ func (s snapshotSummary) String() string {
 		l.Startup, l.Steady, l.Batches, float64(l.Events)/float64(max(l.Batches, 1)))
 	p("    writer inside OutputWriter.Write %.0f%% of the run (%.2f ms per write); %.2f node CPU-s per million rows; %d GC cycles",
 		100*l.WriteBusy, ms(l.MeanWrite), cpuPerMillion(l), l.GCCycles)
+	p("  Redis inside one script call: limit %.2f ms, writer alone %.2f ms, node %.2f ms; limit %.2f ms per write of %d",
+		ms(med.limitScript), ms(med.writerScript), ms(med.nodeScript),
+		ms(med.limit.Elapsed)/math.Ceil(float64(med.limit.Events)/batchEntries), batchEntries)
 	p("")
-	p("every round: rows/s (selects, limit, node, node small), node/baseline, node peak RSS MiB (large, small)")
+	p("every round: rows/s (selects, limit, writer, node, node small), node/baseline, node peak RSS MiB (large, small)")
 	for i, r := range s.rounds {
-		p("  %d: %8.0f %8.0f %8.0f %8.0f   %.2f   %5.1f %5.1f   other CPU in node run: %s", i+1,
-			r.selects.Rate(), r.limit.Rate(), r.large.Rate(), r.small.Rate(), r.ratio(),
+		p("  %d: %8.0f %8.0f %8.0f %8.0f %8.0f   %.2f   %5.1f %5.1f   other CPU in node run: %s", i+1,
+			r.selects.Rate(), r.limit.Rate(), r.writer.Rate(), r.large.Rate(), r.small.Rate(), r.ratio(),
 			mib(r.large.PeakRSS), mib(r.small.PeakRSS), share(r.large.CPU, "other"))
 	}
 	p("")
