@@ -27,18 +27,7 @@ func measureDecode(ctx context.Context, rg *rig, from source.Checkpoint, want in
 	m := rg.m
 	old := debug.SetGCPercent(400)
 	defer debug.SetGCPercent(old)
-	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
-		ServerID: decodeServerID, Flavor: mysql.MariaDBFlavor,
-		Host: m.Host, Port: uint16(m.Port), User: testenv.MariaDBUser, Password: testenv.MariaDBPassword,
-		TimestampStringLocation: time.UTC,
-		ParseTime:               true,
-		RenderJSONAsMySQLText:   true,
-		HeartbeatPeriod:         time.Second,
-		ReadTimeout:             10 * time.Second,
-		DisableRetrySync:        true,
-		EventCacheCount:         64,
-		Logger:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	syncer := newSyncer(m, decodeServerID)
 	defer syncer.Close()
 
 	cpu := rg.startCPU()
@@ -64,4 +53,21 @@ func measureDecode(ctx context.Context, rg *rig, from source.Checkpoint, want in
 	p := phase{Name: "decode", Events: rows, Elapsed: time.Since(start)}
 	p.CPU = cpu.stop()
 	return p, nil
+}
+
+// newSyncer is a go-mysql BinlogSyncer of m with replication client id
+// serverID, configured as source.MySQL configures the node's.
+func newSyncer(m *testenv.MariaDB, serverID uint32) *replication.BinlogSyncer {
+	return replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
+		ServerID: serverID, Flavor: mysql.MariaDBFlavor,
+		Host: m.Host, Port: uint16(m.Port), User: testenv.MariaDBUser, Password: testenv.MariaDBPassword,
+		TimestampStringLocation: time.UTC,
+		ParseTime:               true,
+		RenderJSONAsMySQLText:   true,
+		HeartbeatPeriod:         time.Second,
+		ReadTimeout:             10 * time.Second,
+		DisableRetrySync:        true,
+		EventCacheCount:         64,
+		Logger:                  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
 }

@@ -1,6 +1,7 @@
 // Package bench measures one MYSQL_CDC task end to end and sets each figure
 // beside baselines measured in the same run, on the same input (a binlog,
-// or for the snapshot a table), on the same machine: `make bench` runs
+// or for the snapshot a table), on the same machine, and measures the
+// node's memory per busy task and the fleet's coordination: `make bench` runs
 //
 //	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./bench/
 //
@@ -36,6 +37,20 @@
 // process was the bottleneck and whether other load spoiled a round.
 // Nothing here is a pass/fail test: missing an aim is printed in the
 // summary, not reported as a failure.
+//
+// BenchmarkTasksMemory measures what a node's memory costs per task: on
+// one fresh node each, 1, 4 and 8 busy MYSQL_CDC tasks, each on its own
+// table, read a backlog of 100,000 bulk inserts per table (transactions of
+// 1,000 rows, the tables interleaved in the binlog), written before the
+// tasks start, with every checkpoint seeded at the position before it. It
+// samples the node's VmRSS, reads its VmHWM once every task has counted its
+// backlog, and prints the peak per count, the increment per added task
+// ((peak(N) - peak(1)) / (N - 1)) against the aims (48 MiB for one task,
+// 16 MiB for each further one), and 8 tasks' peak with half and double the
+// backlog (within 1.25x for memory to count as flat), beside each run's
+// events/s, node CPU-seconds per million events, garbage collections and
+// the node's soft memory limit. One run per figure: a peak is a size, less
+// spoiled by other load than a rate.
 //
 // BenchmarkSnapshot measures a new task's initial snapshot (snapshotMode
 // initial) of a 2,000,000-row table of the CDC workload's rows, loaded
@@ -80,4 +95,23 @@
 // of 0.5, and, after the node with the most tasks is SIGKILLed, the time
 // until each of its tasks writes again (first, median, last) against the
 // contract's failover bound.
+//
+// BenchmarkLatency runs one node with one task on a private MariaDB and
+// Redis. For each of 100, 1,000 and 10,000 rows/s it writes single-row
+// transactions for three seconds over two connections and times each row
+// from its INSERT's reply to the XREAD reply that brings its entry, all on
+// this process's clock; the same rows are timed through the minimal
+// pipeline (go-mysql's BinlogSyncer handing each commit to a goroutine that
+// XADDs what accumulated in one pipeline) just before, so the node's own
+// part shows. Three rounds; the median round by node p99 is printed with
+// every round's p99 below. It then writes 1,000,000 rows at full speed
+// (INSERT ... SELECT transactions of 1,000 rows over two connections) and
+// every 100 ms reads the output's newest entry, its length and the status's
+// lag_ms in one round trip, and the node's dataingest_task_lag_seconds,
+// against the true lag: the age of the oldest committed row not yet in the
+// output, 0 when there is none, from the commit times the writer recorded.
+// It prints the largest error up to the catch-up (the last row's entry) and
+// how long after it both reported lags fall under 100 ms.
+// DATAINGEST_BENCH_LAT_SECONDS and DATAINGEST_BENCH_LAT_BURST shrink the
+// phases while developing.
 package bench

@@ -84,38 +84,15 @@ func runTask(b *testing.B, rg *rig, bin string, spec nodeSpec) nodeRun {
 	b.Helper()
 	ctx := context.Background()
 	name := spec.Key
-	prefix := "bench_" + name
-	nodeID := "bench-" + name
 	profiles := os.Getenv("DATAINGEST_BENCH_PROFILE") // a directory: profile the node's run into it
-	p := testenv.StartProcess(b, bin, []string{
-		"DATAINGEST_REDIS_ADDRS=" + rg.r.Addr,
-		"DATAINGEST_NODE_ID=" + nodeID,
-		"DATAINGEST_HTTP_ADDR=127.0.0.1:0",
-		"DATAINGEST_KEY_PREFIX=" + prefix,
-		"DATAINGEST_PPROF=" + strconv.FormatBool(profiles != ""),
-	})
+	n := startNode(b, rg, bin, name, "DATAINGEST_PPROF="+strconv.FormatBool(profiles != ""))
+	p, st, keys, fail := n.p, n.st, n.keys, n.fail
 	defer p.Kill(b)
-	st := store.New(rg.rdb, prefix)
-	keys := st.Keys()
-	fail := func(format string, args ...any) {
-		b.Helper()
-		b.Fatalf("%s run: %s\n--- node output ---\n%s", name, fmt.Sprintf(format, args...), tail(p.Output(), 30))
-	}
-
-	// Ready: heartbeat written and the command group created, so the start
-	// command is read at once.
-	waitUntil(10*time.Second, func() bool {
-		if _, err := rg.rdb.ZScore(ctx, keys.ClusterNodes(), nodeID).Result(); err != nil {
-			return false
-		}
-		groups, err := rg.rdb.XInfoGroups(ctx, keys.Commands()).Result()
-		return err == nil && len(groups) > 0
-	}, func() { fail("node not ready after 10s") })
 	idle, err := procMemory(p.Pid())
 	if err != nil {
 		fail("reading memory: %v", err)
 	}
-	metricsURL := "http://" + httpAddr(p.Output()) + "/metrics"
+	metricsURL := n.base + "/metrics"
 	before, err := scrape(metricsURL)
 	if err != nil {
 		fail("%v", err)
@@ -131,12 +108,12 @@ func runTask(b *testing.B, rg *rig, bin string, spec nodeSpec) nodeRun {
 	want := spec.Events
 	run := nodeRun{IdleRSS: idle.RSS, phase: phase{Name: spec.Name, Events: want}}
 	cpu := rg.startCPU(proc{"node", p.Pid()})
-	config := taskConfig(rg.m, spec.Table, spec.Format, spec.SnapshotMode)
+	config := taskConfigMode(rg.m, spec.Table, spec.Format, spec.SnapshotMode)
 	cmdID, err := st.Publish(ctx, map[string]string{"cmd": "start", "task": nodeTask, "config": config})
 	if err != nil {
 		fail("publishing start: %v", err)
 	}
-	base := "http://" + httpAddr(p.Output())
+	base := n.base
 	var cpuProfile chan error
 	if profiles != "" {
 		cpuProfile = make(chan error, 1)
@@ -231,6 +208,49 @@ func runTask(b *testing.B, rg *rig, bin string, spec nodeSpec) nodeRun {
 	return run
 }
 
+// node is a dataingest process started by startNode.
+type node struct {
+	p    *testenv.Process
+	st   *store.Store // under the node's key prefix
+	keys store.Keys
+	id   string // DATAINGEST_NODE_ID
+	base string // http://host:port of its HTTP API
+	// fail ends the benchmark with the node's last log lines.
+	fail func(format string, args ...any)
+}
+
+// startNode starts bin, a dataingest binary, with node id and key prefix
+// of its own made from name, and waits until it is ready: heartbeat
+// written and the command group created, so a start command is read at
+// once. env adds variables. The caller kills it.
+func startNode(b *testing.B, rg *rig, bin, name string, env ...string) *node {
+	b.Helper()
+	ctx := context.Background()
+	prefix := "bench_" + name
+	n := &node{id: "bench-" + name}
+	n.p = testenv.StartProcess(b, bin, append([]string{
+		"DATAINGEST_REDIS_ADDRS=" + rg.r.Addr,
+		"DATAINGEST_NODE_ID=" + n.id,
+		"DATAINGEST_HTTP_ADDR=127.0.0.1:0",
+		"DATAINGEST_KEY_PREFIX=" + prefix,
+	}, env...))
+	n.st = store.New(rg.rdb, prefix)
+	n.keys = n.st.Keys()
+	n.fail = func(format string, args ...any) {
+		b.Helper()
+		b.Fatalf("%s run: %s\n--- node output ---\n%s", name, fmt.Sprintf(format, args...), tail(n.p.Output(), 30))
+	}
+	waitUntil(10*time.Second, func() bool {
+		if _, err := rg.rdb.ZScore(ctx, n.keys.ClusterNodes(), n.id).Result(); err != nil {
+			return false
+		}
+		groups, err := rg.rdb.XInfoGroups(ctx, n.keys.Commands()).Result()
+		return err == nil && len(groups) > 0
+	}, func() { n.fail("node not ready after 10s") })
+	n.base = "http://" + httpAddr(n.p.Output())
+	return n
+}
+
 // fetchProfile saves the profile at url to path.
 func fetchProfile(url, path string) error {
 	resp, err := http.Get(url)
@@ -287,8 +307,13 @@ func scrape(url string) (map[string]float64, error) {
 }
 
 // taskConfig is the start command's config: table of the private MariaDB,
-// in format, with snapshotMode mode (never: from the seeded checkpoint on).
-func taskConfig(m *testenv.MariaDB, table, format, mode string) string {
+// from the seeded checkpoint on (snapshotMode never).
+func taskConfig(m *testenv.MariaDB, table, format string) string {
+	return taskConfigMode(m, table, format, "never")
+}
+
+// taskConfigMode is taskConfig with snapshotMode mode.
+func taskConfigMode(m *testenv.MariaDB, table, format, mode string) string {
 	c := map[string]any{
 		"taskName": "bench", "taskType": "MYSQL_CDC", "snapshotMode": mode, "format": format,
 		"dataSourceConfigs": []map[string]any{{

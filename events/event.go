@@ -71,6 +71,12 @@ type Change struct {
 
 	Source Source
 	Tx     Tx
+
+	// CommitMs is when the source committed the change, ms since the
+	// epoch, as closely as the source can tell, for the task's lag; 0
+	// means Source.TsMs. It is not part of the envelope: Source.TsMs is
+	// the source's own timestamp, which a binlog gives in whole seconds.
+	CommitMs int64
 }
 
 // ColumnDef names one column of a table and its SQL type, as a ddl event

@@ -29,11 +29,14 @@ type reader struct {
 	snap *catchup // filters changes a snapshot already holds; nil when none
 
 	inTx     bool
-	explicit bool   // the transaction began with BEGIN or XA START: statements inside it do not end it
-	txStart  uint32 // position of the transaction's first event
-	txGTID   string // GTID of the transaction, "" without
-	txRows   int64  // rows of the transaction seen so far (emitted or skipped)
-	skip     int64  // rows still to skip: already written before a resume
+	explicit bool    // the transaction began with BEGIN or XA START: statements inside it do not end it
+	txStart  uint32  // position of the transaction's first event
+	txGTID   string  // GTID of the transaction, "" without
+	txRows   int64   // rows of the transaction seen so far (emitted or skipped)
+	txCommit int64   // the transaction's commit time from its GTID event (MySQL 8), ms; 0 without
+	txFirst  arrival // of the transaction's first event
+	arrival  arrival // of the event being handled
+	skip     int64   // rows still to skip: already written before a resume
 
 	ch     events.Change
 	before []any
@@ -97,7 +100,6 @@ func (r *reader) handle(ctx context.Context, ev *replication.BinlogEvent) error 
 // the binlog (for the events of a compressed transaction, the payload's),
 // typ the event's own type.
 func (r *reader) event(ctx context.Context, h *replication.EventHeader, typ replication.EventType, ev replication.Event) error {
-	start := h.LogPos - h.EventSize
 	switch e := ev.(type) {
 	case *replication.RotateEvent:
 		r.file = string(e.NextLogName)
@@ -109,15 +111,15 @@ func (r *reader) event(ctx context.Context, h *replication.EventHeader, typ repl
 			r.boundary.File, r.boundary.Pos = r.file, uint32(e.Position)
 		}
 	case *replication.MariadbGTIDEvent:
-		r.begin(start, fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, e.GTID.ServerID, e.GTID.SequenceNumber))
+		r.begin(h, fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, e.GTID.ServerID, e.GTID.SequenceNumber))
 	case *replication.GtidTaggedLogEvent:
-		r.beginMySQL(start, &e.GTIDEvent)
+		r.beginMySQL(h, &e.GTIDEvent)
 	case *replication.GTIDEvent:
-		r.beginMySQL(start, e)
+		r.beginMySQL(h, e)
 	case *replication.QueryEvent:
 		return r.query(ctx, h, e)
 	case *replication.XIDEvent:
-		r.em.Advance(r.commit(h), int64(h.Timestamp)*1000)
+		r.em.Advance(r.commit(h), r.commitMs(h))
 	case *replication.TableMapEvent:
 		return r.tables.learn(e, r.at(h))
 	case *replication.RowsEvent:
@@ -128,12 +130,15 @@ func (r *reader) event(ctx context.Context, h *replication.EventHeader, typ repl
 	return nil
 }
 
-func (r *reader) beginMySQL(start uint32, e *replication.GTIDEvent) {
+func (r *reader) beginMySQL(h *replication.EventHeader, e *replication.GTIDEvent) {
 	gtid := ""
 	if next, err := e.GTIDNext(); err == nil {
 		gtid = next.String()
 	}
-	r.begin(start, gtid)
+	r.begin(h, gtid)
+	if e.ImmediateCommitTimestamp != 0 { // MySQL 8: the commit time itself, in µs
+		r.txCommit = int64(e.ImmediateCommitTimestamp / 1000)
+	}
 }
 
 // other handles the events that carry no row changes, and fails on those
@@ -148,7 +153,7 @@ func (r *reader) other(h *replication.EventHeader, typ replication.EventType) er
 	case replication.XA_PREPARE_LOG_EVENT:
 		// The first phase of an XA transaction ends its rows; its XA
 		// COMMIT comes later as a statement of its own.
-		r.em.Advance(r.commit(h), int64(h.Timestamp)*1000)
+		r.em.Advance(r.commit(h), r.commitMs(h))
 	case replication.FORMAT_DESCRIPTION_EVENT, replication.PREVIOUS_GTIDS_EVENT, replication.STOP_EVENT,
 		replication.ROWS_QUERY_EVENT, replication.IGNORABLE_EVENT, replication.TRANSACTION_CONTEXT_EVENT,
 		replication.VIEW_CHANGE_EVENT, replication.ANONYMOUS_GTID_EVENT,
@@ -186,13 +191,25 @@ func (r *reader) txID() string {
 	return r.file + ":" + strconv.FormatUint(uint64(r.txStart), 10)
 }
 
-func (r *reader) begin(start uint32, gtid string) {
+// begin opens a transaction at the event h heads.
+func (r *reader) begin(h *replication.EventHeader, gtid string) {
 	r.gtids.begin(gtid)
 	r.inTx = true
 	r.explicit = false
-	r.txStart = start
+	r.txStart = h.LogPos - h.EventSize
+	r.txCommit, r.txFirst = 0, r.arrival
 	r.txGTID = gtid
 	r.txRows = 0
+}
+
+// commitMs is the commit time of the open transaction, ms, for the lag of
+// its changes (commitclock.go); h is the event being handled, whose header
+// time (its statement's start) the commit cannot precede.
+func (r *reader) commitMs(h *replication.EventHeader) int64 {
+	if r.txCommit != 0 {
+		return r.txCommit
+	}
+	return commitEstimate(h.Timestamp, r.txFirst)
 }
 
 // commit ends the open transaction at the event h ends and returns the new

@@ -24,19 +24,19 @@ func (r *reader) query(ctx context.Context, h *replication.EventHeader, e *repli
 		case word == "COMMIT", word == "ROLLBACK" && !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q)), "ROLLBACK TO"):
 			// ROLLBACK: a transaction that also changed non-transactional
 			// tables, whose rows stand.
-			r.em.Advance(r.commit(h), int64(h.Timestamp)*1000)
+			r.em.Advance(r.commit(h), r.commitMs(h))
 		}
 		return nil // SAVEPOINT, XA END and the like: the transaction goes on
 	}
 	switch word {
 	case "BEGIN", "XA START":
 		if !r.inTx {
-			r.begin(h.LogPos-h.EventSize, "")
+			r.begin(h, "")
 		}
 		r.explicit = true
 		return nil
 	case "COMMIT", "XA COMMIT", "XA ROLLBACK":
-		r.em.Advance(r.commit(h), int64(h.Timestamp)*1000)
+		r.em.Advance(r.commit(h), r.commitMs(h))
 		return nil
 	}
 	return r.statement(ctx, h, string(e.Schema), q)
@@ -62,7 +62,7 @@ func firstWords(q string) string {
 // changed and the checkpoint after it, in one write.
 func (r *reader) statement(ctx context.Context, h *replication.EventHeader, defaultDB, q string) error {
 	if !r.inTx {
-		r.begin(h.LogPos-h.EventSize, "")
+		r.begin(h, "")
 	}
 	cat := r.tables.catalog
 	dbsBefore := maps.Clone(cat.DBs)
@@ -71,7 +71,7 @@ func (r *reader) statement(ctx context.Context, h *replication.EventHeader, defa
 		return err
 	}
 	if len(changes) == 0 && maps.Equal(dbsBefore, cat.DBs) {
-		r.em.Advance(r.commit(h), int64(h.Timestamp)*1000)
+		r.em.Advance(r.commit(h), r.commitMs(h))
 		return nil
 	}
 	r.tables.changed()
@@ -194,7 +194,8 @@ func (r *reader) ddlEvents(h *replication.EventHeader, stmt string, changes []sc
 				Flavor: r.flavor, ServerID: h.ServerID, File: r.file, Pos: h.LogPos - h.EventSize,
 				GTID: r.txGTID, TsMs: int64(h.Timestamp) * 1000,
 			},
-			Tx: events.Tx{ID: r.txID(), Seq: r.txRows - 1},
+			Tx:       events.Tx{ID: r.txID(), Seq: r.txRows - 1},
+			CommitMs: r.commitMs(h),
 		})
 	}
 	for _, ch := range changes {

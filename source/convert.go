@@ -43,7 +43,9 @@ const (
 type tableInfo struct {
 	db, name string
 	columns  []string
-	types    []byte // the table map's column types, to recognise the same map again
+	types    []byte   // the table map's column types, to recognise the same map again
+	meta     []uint16 // the table map's column metadata
+	fast     bool     // every column's values are decoded by fastImage
 	key      []int
 	kinds    []kind
 	labels   [][]string                     // ENUM/SET labels by column
@@ -74,6 +76,11 @@ func describe(e *replication.TableMapEvent, def *schema.Table, at string) (*tabl
 		}
 	}
 	t.key = def.KeyIndexes()
+	t.meta = append([]uint16(nil), e.ColumnMeta...)
+	t.fast = len(t.meta) == n
+	for i := 0; t.fast && i < n; i++ {
+		t.fast = fastColumn(t.types[i], t.meta[i], t.kinds[i])
+	}
 	return t, nil
 }
 
@@ -199,6 +206,9 @@ func (t *tableInfo) convert(dst []any, row []any, skipped []int, prev []any) ([]
 func (t *tableInfo) value(i int, v any, prev []any) (any, error) {
 	switch t.kinds[i] {
 	case kindInt, kindYear:
+		if _, ok := v.(int64); ok {
+			return v, nil // boxing it again would allocate
+		}
 		return toInt64(v)
 	case kindUint, kindBit:
 		n, err := toUint64(v)
@@ -247,7 +257,7 @@ func (t *tableInfo) value(i int, v any, prev []any) (any, error) {
 	case kindText:
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return v, nil // not x: boxing it again would allocate
 		case []byte:
 			return string(x), nil
 		}

@@ -11,7 +11,8 @@ import (
 
 // go-mysql v1.16.0 decodes only the first diff of each partially updated
 // JSON column of a PARTIAL_UPDATE_ROWS_EVENT (see jsondiff.go). This file
-// reads the rest: decodeRowsEvent, the syncer's RowsEventDecodeFunc, lets
+// reads the rest: decodeRowsData, which the reader calls for the row
+// images readRowsEvent (the syncer's RowsEventDecodeFunc) keeps, lets
 // go-mysql decode the event, then walks the raw row images again exactly
 // as MySQL wrote them (pack_row in sql/rpl_record.cc; go-mysql's
 // decodeRows and decodeImage read the same layout) and puts each partial
@@ -43,31 +44,50 @@ import (
 // before their columns do.
 var errShortRowImage = errors.New("the row image ends early")
 
-// decodeRowsEvent is the BinlogSyncerConfig.RowsEventDecodeFunc of every
-// syncer. go-mysql's parser calls it instead of e.Decode(data) for every
-// rows event, data being the event's body (no common header, no
-// checksum). It decodes as e.Decode does (DecodeHeader, then DecodeData
+// decodeRowsEvent decodes a rows event wholly with go-mysql: data is the
+// event's body (no common header, no checksum), as go-mysql's parser
+// hands it to a RowsEventDecodeFunc. It decodes as e.Decode does (DecodeHeader, then DecodeData
 // from where the header ends), and then, for a PARTIAL_UPDATE_ROWS_EVENT,
 // replaces the value of each partially updated JSON column of each after
 // image (the one *replication.JsonDiff go-mysql read, or the empty []byte
 // it gives a vector of no diffs) with the column's whole vector, a
-// []*replication.JsonDiff (empty, not nil, for no diffs). The parser that
-// go-mysql clones to read the events inside a TRANSACTION_PAYLOAD_EVENT
-// (binlog_transaction_compression) inherits the function
-// (BinlogParser.cloneForPayloadDecode), so compressed transactions are
-// decoded the same way.
+// []*replication.JsonDiff (empty, not nil, for no diffs).
+//
+// It decodes against a copy of the event's table map without its
+// signedness bitmap: go-mysql rebuilds a map of it for every row image
+// (TableMapEvent.UnsignedMap), an eighth of the node's CPU under a bulk
+// load, and the bitmap only chooses between int64 and uint64 for integer
+// columns, which tableInfo.value reinterprets by the schema history's
+// signedness anyway (toUint64; crossCheck has checked the two agree). The
+// copy is the event's own, so the syncer's shared table map, which the
+// reader may be reading, is never written.
 func decodeRowsEvent(e *replication.RowsEvent, data []byte) error {
 	pos, err := e.DecodeHeader(data)
 	if err != nil {
 		return err
 	}
-	if err := e.DecodeData(pos, data); err != nil {
+	return decodeRowsData(e, data[pos:])
+}
+
+// decodeRowsData decodes rows, the row images of e (the event's body
+// after its header), as decodeRowsEvent does.
+func decodeRowsData(e *replication.RowsEvent, rows []byte) error {
+	e.Rows, e.SkippedColumns = nil, nil
+	shared := e.Table
+	if shared != nil && len(shared.SignednessBitmap) > 0 {
+		bare := *shared
+		bare.SignednessBitmap = nil
+		e.Table = &bare
+	}
+	err := e.DecodeData(0, rows)
+	e.Table = shared
+	if err != nil {
 		return err
 	}
 	if !isPartialUpdate(e) {
 		return nil
 	}
-	if err := setJSONDiffs(e, data[pos:]); err != nil {
+	if err := setJSONDiffs(e, rows); err != nil {
 		return fmt.Errorf("reading the JSON diffs of a partial update of %s.%s: %w", e.Table.Schema, e.Table.Table, err)
 	}
 	return nil

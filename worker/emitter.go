@@ -16,6 +16,11 @@ const (
 	batchBytes          = 8 << 20
 )
 
+// settledLagMs is the most lag, ms, that the status and the lag metric
+// may go on showing once the source is idle; a binlog heartbeat refreshes a
+// larger one.
+const settledLagMs = 50
+
 // errOutputClosed means the writer is gone; the source should stop.
 var errOutputClosed = errors.New("output closed")
 
@@ -118,7 +123,7 @@ func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Chec
 		return err
 	}
 	b.spans = append(b.spans, span{op: string(ch.Op), table: e.tableName(ch), start: start, end: len(b.buf)})
-	b.cp, b.tsMs, b.dirty = after, ch.Source.TsMs, true
+	b.cp, b.tsMs, b.dirty = after, commitMs(ch), true
 	signal(e.ready)
 	return nil
 }
@@ -145,7 +150,7 @@ func (e *emitter) EmitGroup(ctx context.Context, chs []*events.Change, recs []so
 			return err
 		}
 		b.spans = append(b.spans, span{op: string(ch.Op), table: e.tableName(ch), start: start, end: len(b.buf)})
-		ts = ch.Source.TsMs
+		ts = commitMs(ch)
 	}
 	for _, r := range recs {
 		start := len(b.buf)
@@ -158,6 +163,14 @@ func (e *emitter) EmitGroup(ctx context.Context, chs []*events.Change, recs []so
 	b.cp, b.dirty = after, true
 	signal(e.ready)
 	return nil
+}
+
+// commitMs is the source time the lag of ch is measured from.
+func commitMs(ch *events.Change) int64 {
+	if ch.CommitMs != 0 {
+		return ch.CommitMs
+	}
+	return ch.Source.TsMs
 }
 
 func (e *emitter) tableName(ch *events.Change) string {
@@ -174,11 +187,12 @@ func (e *emitter) Advance(after source.Checkpoint, sourceTsMs int64) {
 	e.cur.tsMs = sourceTsMs
 	// A new position is written; so is the first call, which says the
 	// source has its position (the task is RUNNING from then), and a
-	// heartbeat of a caught-up source while the status still shows an old
-	// lag (lag_ms stays true when idle).
+	// heartbeat of a caught-up source while the status still shows a lag
+	// (lag_ms stays true when idle: it falls to about 0 one binlog
+	// heartbeat after a burst).
 	first := !e.started
 	e.started = true
-	if first || e.cur.cp != after || (e.shownLag > 1000 && !e.cur.dirty) {
+	if first || e.cur.cp != after || (e.shownLag > settledLagMs && !e.cur.dirty) {
 		e.cur.cp, e.cur.dirty = after, true
 		signal(e.ready)
 	}

@@ -54,15 +54,51 @@ func TestEmitterBatchesAndBlocks(t *testing.T) {
 		t.Fatal("an unchanged checkpoint was taken")
 	}
 	cancel()
-	e.wrote(5000)
-	e.Advance(source.Checkpoint{Seq: 5}, time.Now().UnixMilli())
-	if b, _ = e.take(ctx); b.cp.Seq != 5 {
-		t.Fatal("a heartbeat did not refresh a stale lag")
+	for _, shown := range []int64{5000, settledLagMs + 1} {
+		e.wrote(shown)
+		e.Advance(source.Checkpoint{Seq: 5}, time.Now().UnixMilli())
+		if b, _ = e.take(ctx); b.cp.Seq != 5 {
+			t.Fatalf("a heartbeat did not refresh a stale lag of %d ms", shown)
+		}
+		e.recycle(b)
 	}
-	e.recycle(b)
+	e.wrote(settledLagMs)
+	e.Advance(source.Checkpoint{Seq: 5}, time.Now().UnixMilli())
+	tctx, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
+	if _, err := e.take(tctx); err == nil {
+		t.Fatal("a heartbeat rewrote a settled lag")
+	}
+	cancel()
 
 	e.close()
 	if err := e.Emit(ctx, ch, source.Checkpoint{Seq: 6}); err != errOutputClosed {
 		t.Fatalf("Emit after close = %v", err)
+	}
+}
+
+func TestEmitterLagTime(t *testing.T) {
+	codec, _ := events.NewCodec("json")
+	e := newEmitter(codec, 10, source.Checkpoint{})
+	ctx := context.Background()
+	ch := &events.Change{Op: events.OpCreate, DB: "d", Table: "t", Columns: []string{"x"}, After: []any{int64(1)},
+		Source: events.Source{TsMs: 7000}}
+	if err := e.Emit(ctx, ch, source.Checkpoint{Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	ch.CommitMs = 7420
+	if err := e.EmitGroup(ctx, []*events.Change{ch}, nil, source.Checkpoint{Seq: 2}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := e.take(ctx)
+	if b.tsMs != 7420 {
+		t.Errorf("lag measured from %d, want the change's commit time 7420", b.tsMs)
+	}
+	e.recycle(b)
+	ch.CommitMs = 0
+	if err := e.Emit(ctx, ch, source.Checkpoint{Seq: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ = e.take(ctx); b.tsMs != 7000 {
+		t.Errorf("without a commit time: lag measured from %d, want source.ts_ms 7000", b.tsMs)
 	}
 }

@@ -13,8 +13,11 @@ type MemoryBudget struct {
 }
 
 // DefaultMemoryBudget keeps a node with one busy task under 48 MiB of RSS
-// and each further busy task under 16 MiB more (measured by BenchmarkCDC:
-// the binary's own pages are about 10 MiB of the RSS on top of the limit).
+// and each further busy task under 16 MiB more (bench's BenchmarkCDC and
+// BenchmarkTasksMemory: a busy task's live heap is about 4 MiB, so under a
+// backlog the heap grows to the limit between collections and the peak RSS
+// is the limit plus about 12 MiB of the binary's own pages and runtime
+// memory; each further task adds about its PerTask).
 var DefaultMemoryBudget = MemoryBudget{Base: 22 << 20, PerTask: 12 << 20}
 
 // Apply sets the limit for a node running tasks tasks.
