@@ -1,7 +1,7 @@
-// Package bench measures one MYSQL_CDC task end to end and sets the figure
-// beside baselines measured in the same run, on the same binlog, on the
-// same machine, and measures the node's memory per busy task and the
-// fleet's coordination: `make bench` runs
+// Package bench measures one MYSQL_CDC task end to end and sets each figure
+// beside baselines measured in the same run, on the same input (a binlog,
+// or for the snapshot a table), on the same machine, and measures the
+// node's memory per busy task and the fleet's coordination: `make bench` runs
 //
 //	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./bench/
 //
@@ -51,6 +51,32 @@
 // events/s, node CPU-seconds per million events, garbage collections and
 // the node's soft memory limit. One run per figure: a peak is a size, less
 // spoiled by other load than a rate.
+//
+// BenchmarkSnapshot measures a new task's initial snapshot (snapshotMode
+// initial) of a 2,000,000-row table of the CDC workload's rows, loaded
+// without binlogging them, against the slower of two baselines measured in
+// the same round:
+//
+//   - selects: the same chunks read with plain SELECTs alone: go-mysql's
+//     client connected as the node connects, the snapshot's session
+//     setting and consistent-snapshot transaction, then keyset-paginated
+//     queries of 1,000 rows in primary-key order, the text the node sends:
+//     the most the node could read.
+//   - snapshot limit: the Redis limit above for the `r` envelopes of the
+//     same rows, encoded before the clock starts, each batch with a
+//     checkpoint of the snapshot's shape (position and cursor state).
+//   - redis: the node's fenced OutputWriter alone on the same batches, to
+//     show what its checks cost; with Redis's own time inside one script
+//     call (INFO commandstats) during the limit, this phase and the node's
+//     run, which tells Redis's work from the time it waits for the writer.
+//   - the node: the real dataingest binary with a new task on the table,
+//     from the start command until the status counts every row, with its
+//     CPU-seconds per million rows and peak RSS, and a run on a table a
+//     fifth the size to show whether memory grows with the table.
+//
+// DATAINGEST_BENCH_SNAPSHOT_ROWS sets the large table's rows for quick
+// runs; the aim (0.8 of the slower baseline, peak RSS within 1.25x of the
+// small table's) is printed in the summary as for BenchmarkCDC.
 //
 // BenchmarkFailover runs three node processes with short intervals,
 // SIGKILLs the owner of a task ten times and prints the median and maximum

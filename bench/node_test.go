@@ -50,14 +50,40 @@ type nodeRun struct {
 
 // runNode starts a fresh node (bin, a dataingest binary) under a key prefix
 // of its own, seeds task nodeTask's checkpoint at from, starts the task on
-// w's table and waits until its status counts w.Changes() events, sampling
-// the process's memory every pollInterval. Times come from Redis stream
-// ids (ms of Redis's clock): the start command's and the first and last
-// output entries'.
+// w's table (snapshotMode never) and waits until its status counts
+// w.Changes() events (see runTask).
 func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, from source.Checkpoint, format string) nodeRun {
 	b.Helper()
+	run := runTask(b, rg, bin, nodeSpec{
+		Name: "e2e " + kind, Key: fmt.Sprintf("%s-%d", kind, round),
+		Table: w.Table, Format: format, SnapshotMode: "never", Events: w.Changes(), From: &from,
+	})
+	run.Workload = w
+	return run
+}
+
+// nodeSpec is the task one end-to-end run starts.
+type nodeSpec struct {
+	Name         string             // the phase's name ("e2e large")
+	Key          string             // names the run's key prefix, node id and profiles ("large-1")
+	Table        string             // the task's one cdcTables entry
+	Format       string             // msgpack or json
+	SnapshotMode string             // initial or never
+	Events       int                // output entries that make the run complete
+	From         *source.Checkpoint // seeded as the task's checkpoint; nil: none (a new task)
+}
+
+// runTask starts a fresh node (bin, a dataingest binary) under a key prefix
+// of its own, seeds task nodeTask's checkpoint at spec.From when given,
+// starts the task and waits until its status counts spec.Events events,
+// sampling the process's memory every pollInterval. Times come from Redis
+// stream ids (ms of Redis's clock): the start command's and the first and
+// last output entries'. DATAINGEST_BENCH_PROFILE names a directory to save
+// the node's CPU, block, mutex and heap profiles of the run into.
+func runTask(b *testing.B, rg *rig, bin string, spec nodeSpec) nodeRun {
+	b.Helper()
 	ctx := context.Background()
-	name := fmt.Sprintf("%s-%d", kind, round)
+	name := spec.Key
 	profiles := os.Getenv("DATAINGEST_BENCH_PROFILE") // a directory: profile the node's run into it
 	n := startNode(b, rg, bin, name, "DATAINGEST_PPROF="+strconv.FormatBool(profiles != ""))
 	p, st, keys, fail := n.p, n.st, n.keys, n.fail
@@ -74,13 +100,16 @@ func runNode(b *testing.B, rg *rig, bin, kind string, round int, w workload, fro
 
 	// A task with a stored checkpoint resumes from it.
 	offset := keys.TaskOffset(nodeTask)
-	if err := rg.rdb.HSet(ctx, offset, from.Fields()).Err(); err != nil {
-		fail("seeding checkpoint: %v", err)
+	if spec.From != nil {
+		if err := rg.rdb.HSet(ctx, offset, spec.From.Fields()).Err(); err != nil {
+			fail("seeding checkpoint: %v", err)
+		}
 	}
-	want := w.Changes()
-	run := nodeRun{Workload: w, IdleRSS: idle.RSS, phase: phase{Name: "e2e " + kind, Events: want}}
+	want := spec.Events
+	run := nodeRun{IdleRSS: idle.RSS, phase: phase{Name: spec.Name, Events: want}}
 	cpu := rg.startCPU(proc{"node", p.Pid()})
-	cmdID, err := st.Publish(ctx, map[string]string{"cmd": "start", "task": nodeTask, "config": taskConfig(rg.m, w.Table, format)})
+	config := taskConfigMode(rg.m, spec.Table, spec.Format, spec.SnapshotMode)
+	cmdID, err := st.Publish(ctx, map[string]string{"cmd": "start", "task": nodeTask, "config": config})
 	if err != nil {
 		fail("publishing start: %v", err)
 	}
@@ -280,8 +309,13 @@ func scrape(url string) (map[string]float64, error) {
 // taskConfig is the start command's config: table of the private MariaDB,
 // from the seeded checkpoint on (snapshotMode never).
 func taskConfig(m *testenv.MariaDB, table, format string) string {
+	return taskConfigMode(m, table, format, "never")
+}
+
+// taskConfigMode is taskConfig with snapshotMode mode.
+func taskConfigMode(m *testenv.MariaDB, table, format, mode string) string {
 	c := map[string]any{
-		"taskName": "bench", "taskType": "MYSQL_CDC", "snapshotMode": "never", "format": format,
+		"taskName": "bench", "taskType": "MYSQL_CDC", "snapshotMode": mode, "format": format,
 		"dataSourceConfigs": []map[string]any{{
 			"host": m.Host, "port": m.Port, "username": testenv.MariaDBUser, "password": testenv.MariaDBPassword,
 		}},

@@ -22,6 +22,10 @@ type encoded struct {
 	buf   []byte
 	ends  []int       // end of envelope i in buf
 	ops   []events.Op // op of envelope i
+	// checkpoint, when set, is the checkpoint after the first end
+	// envelopes, in the shape the node writes for this output; nil: a
+	// binlog position (encodeWorkload).
+	checkpoint func(end int) source.Checkpoint
 }
 
 // encodeWorkload encodes every change of w in format.
@@ -104,6 +108,9 @@ func measureLimit(ctx context.Context, rg *rig, enc *encoded, name string) (phas
 		cp.Pos += uint32(160 * batchEntries)
 		cp.TxRows = int64(j % txRows)
 		fields := cp.Fields()
+		if enc.checkpoint != nil {
+			fields = enc.checkpoint(j).Fields()
+		}
 		args = append(args[:0], len(fields)/2)
 		for _, f := range fields {
 			args = append(args, f)
@@ -158,6 +165,9 @@ func measureRedis(ctx context.Context, rg *rig, enc *encoded, round int) (phase,
 		}
 		cp.Pos += uint32(160 * batchEntries)
 		cp.TxRows = int64(j % txRows)
+		if enc.checkpoint != nil {
+			cp = enc.checkpoint(j)
+		}
 		b.Offset, b.Position = cp.Fields(), cp.String()
 		if _, err := w.Write(ctx, &b); err != nil {
 			return phase{}, fmt.Errorf("after %d entries: %w", i, err)

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -65,6 +64,56 @@ type snapshotSession struct {
 
 func (s *snapshotState) encode() string {
 	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// stateText writes encode's text of the state for each row of the table
+// being read, whose checkpoint it is. From one row to the next only the
+// cursor (Key) and Rows change, so the rest is encoded once per table and
+// a row costs a few appends instead of a reflective Marshal of every table
+// name and session.
+type stateText struct {
+	head []byte // `{"phase":...,"tables":[...],"table":N,"key":`
+	tail []byte // `,"sessions":[...]}`
+	buf  []byte
+	raw  []byte // a key column's text, before its hex
+}
+
+// newStateText prepares the text of st's rows while st.Table is read, in
+// the field order of snapshotState (json.Marshal's).
+func newStateText(st *snapshotState) *stateText {
+	phase, _ := json.Marshal(st.Phase)
+	tables, _ := json.Marshal(st.Tables)
+	sessions, _ := json.Marshal(st.Sessions)
+	e := &stateText{}
+	e.head = append(append(e.head, `{"phase":`...), phase...)
+	e.head = append(append(e.head, `,"tables":`...), tables...)
+	e.head = strconv.AppendInt(append(e.head, `,"table":`...), int64(st.Table), 10)
+	e.head = append(e.head, `,"key":`...)
+	e.tail = append(append(append(e.tail, `,"sessions":`...), sessions...), '}')
+	return e
+}
+
+// row is the state's text once row, the rows-th row written, is written:
+// its key columns (none: a table read whole, key null) are the cursor.
+func (e *stateText) row(row []mysql.FieldValue, keyCols []int, rows int64) string {
+	b := append(e.buf[:0], e.head...)
+	if len(keyCols) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, k := range keyCols {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			e.raw = appendText(e.raw[:0], &row[k])
+			b = append(hex.AppendEncode(append(b, '"'), e.raw), '"')
+		}
+		b = append(b, ']')
+	}
+	b = strconv.AppendInt(append(b, `,"rows":`...), rows, 10)
+	b = append(b, e.tail...)
+	e.buf = b
 	return string(b)
 }
 
@@ -201,7 +250,8 @@ func (m *MySQL) snapshotTables(conn *client.Conn, ep Endpoint) ([]string, error)
 	return out, nil
 }
 
-// snapshotTable reads one table from the cursor, a chunk at a time.
+// snapshotTable reads one table from the cursor, a chunk at a time. The
+// rows of a chunk were read at one moment, which is their ts_ms.
 func (m *MySQL) snapshotTable(ctx context.Context, conn *client.Conn, ep Endpoint, flavor string, st *snapshotState, pos Checkpoint, em Emitter) error {
 	db, name, _ := strings.Cut(st.Tables[st.Table], ".")
 	t, err := loadTable(conn, ep, flavor, db, name)
@@ -213,8 +263,9 @@ func (m *MySQL) snapshotTable(ctx context.Context, conn *client.Conn, ep Endpoin
 	}
 	keyCols := t.KeyIndexes()
 	cols := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		cols[i] = c.Name
+	kinds := make([]textKind, len(t.Columns))
+	for i := range t.Columns {
+		cols[i], kinds[i] = t.Columns[i].Name, textKindOf(&t.Columns[i])
 	}
 	ch := &events.Change{
 		Op: events.OpSnapshot, DB: db, Table: name, Columns: cols, Key: keyCols,
@@ -222,6 +273,7 @@ func (m *MySQL) snapshotTable(ctx context.Context, conn *client.Conn, ep Endpoin
 		Tx:     events.Tx{ID: "snapshot:" + pos.File + ":" + strconv.FormatUint(uint64(pos.Pos), 10)},
 	}
 	after := make([]any, len(cols))
+	text := newStateText(st)
 	for {
 		q, err := chunkQuery(t, keyCols, st.Key)
 		if err != nil {
@@ -231,33 +283,30 @@ func (m *MySQL) snapshotTable(ctx context.Context, conn *client.Conn, ep Endpoin
 		if err != nil {
 			return classify(fmt.Errorf("reading %s.%s for the snapshot on %s: %w", db, name, ep.Addr(), err))
 		}
+		now := time.Now().UnixMilli()
+		ch.TsMs, ch.Source.TsMs = now, now
 		for i := range r.Values {
 			row := r.Values[i]
-			for j := range t.Columns {
-				if after[j], err = textValue(&t.Columns[j], &row[j]); err != nil {
+			for j := range kinds {
+				if after[j], err = kinds[j].value(&row[j]); err != nil {
 					return Permanentf("snapshot of %s.%s column %s: %v", db, name, t.Columns[j].Name, err)
 				}
 			}
-			if len(keyCols) > 0 {
-				// A new slice: sessions keep the cursor they started at.
-				key := make([]string, 0, len(keyCols))
-				for _, k := range keyCols {
-					key = append(key, hex.EncodeToString(textOf(&row[k])))
-				}
-				st.Key = key
-			}
 			st.Rows++
-			now := time.Now().UnixMilli()
-			ch.TsMs, ch.Source.TsMs, ch.Source.Row = now, now, i
-			ch.After = after
-			ch.Tx.Seq = st.Rows - 1
+			ch.After, ch.Source.Row, ch.Tx.Seq = after, i, st.Rows-1
 			cp := st.first()
-			cp.Snapshot = st.encode()
+			cp.Snapshot = text.row(row, keyCols, st.Rows)
 			if err := em.Emit(ctx, ch, cp); err != nil {
 				return err
 			}
 		}
-		if len(keyCols) == 0 || len(r.Values) < snapshotChunk {
+		n := len(r.Values)
+		if len(keyCols) > 0 && n > 0 {
+			// A new slice: sessions keep the cursor they started at.
+			st.Key = keyText(r.Values[n-1], keyCols)
+		}
+		r.Close() // its buffers go back to the client's pool for the next chunk
+		if len(keyCols) == 0 || n < snapshotChunk {
 			return nil
 		}
 	}
@@ -290,106 +339,4 @@ func chunkQuery(t *schema.Table, keyCols []int, key []string) (string, error) {
 	}
 	b.WriteString(" ORDER BY " + strings.Join(names, ", ") + " LIMIT " + strconv.Itoa(snapshotChunk))
 	return b.String(), nil
-}
-
-// literal writes a key value read in text form back as an SQL literal of
-// the column's type.
-func literal(c *schema.Column, raw []byte) string {
-	switch {
-	case isNumeric(c.DataType):
-		return string(raw)
-	case isBinary(c) || strings.EqualFold(c.DataType, "bit"):
-		return "X'" + hex.EncodeToString(raw) + "'"
-	}
-	var b strings.Builder
-	b.WriteByte('\'')
-	for _, ch := range raw {
-		switch ch {
-		case '\'', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(ch)
-		case 0:
-			b.WriteString(`\0`)
-		default:
-			b.WriteByte(ch)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
-
-func isNumeric(dataType string) bool {
-	switch strings.ToLower(dataType) {
-	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "float", "double", "year":
-		return true
-	}
-	return false
-}
-
-// textOf is a text-protocol value as the server sent it.
-func textOf(fv *mysql.FieldValue) []byte {
-	switch fv.Type {
-	case mysql.FieldValueTypeUnsigned:
-		return strconv.AppendUint(nil, fv.AsUint64(), 10)
-	case mysql.FieldValueTypeSigned:
-		return strconv.AppendInt(nil, fv.AsInt64(), 10)
-	case mysql.FieldValueTypeFloat:
-		return strconv.AppendFloat(nil, fv.AsFloat64(), 'g', -1, 64)
-	}
-	return bytes.Clone(fv.AsString())
-}
-
-// textValue converts a text-protocol value to an event value, by the
-// column's type, as the binlog reader converts binlog values.
-func textValue(c *schema.Column, fv *mysql.FieldValue) (any, error) {
-	switch fv.Type {
-	case mysql.FieldValueTypeNull:
-		return nil, nil
-	case mysql.FieldValueTypeSigned:
-		return fv.AsInt64(), nil
-	case mysql.FieldValueTypeUnsigned:
-		return fv.AsUint64(), nil
-	case mysql.FieldValueTypeFloat:
-		if strings.EqualFold(c.DataType, "float") {
-			return float32(fv.AsFloat64()), nil
-		}
-		return fv.AsFloat64(), nil
-	}
-	s := fv.AsString()
-	switch strings.ToLower(c.DataType) {
-	case "bit":
-		var n uint64
-		for _, b := range s {
-			n = n<<8 | uint64(b)
-		}
-		return n, nil
-	case "datetime":
-		return strings.Replace(string(s), " ", "T", 1), nil
-	case "timestamp":
-		return strings.Replace(string(s), " ", "T", 1) + "Z", nil
-	case "decimal", "numeric", "date", "time", "enum", "set":
-		return string(s), nil
-	case "year":
-		return strconv.ParseInt(string(s), 10, 64)
-	}
-	switch dt := strings.ToLower(c.DataType); {
-	case c.JSON:
-		return events.JSON(bytes.Clone(s)), nil
-	case dt == "vector":
-		return vectorJSON(s)
-	case isSpatial(dt):
-		return bytes.Clone(s), nil // SRID and WKB, as the binlog has them
-	case isBinary(c):
-		return bytes.Clone(s), nil
-	}
-	return string(s), nil
-}
-
-// isBinary reports whether a column holds bytes rather than text.
-func isBinary(c *schema.Column) bool {
-	switch strings.ToLower(c.DataType) {
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
-		return true
-	}
-	return strings.EqualFold(c.Charset, "binary")
 }
