@@ -276,8 +276,8 @@ func (s summary) String() string {
 	for _, l := range []nodeRun{med.large, med.largeJSON} {
 		p("  %s: start command -> first entry %v; first -> last entry %.0f events/s; %d fenced writes (%.0f events each);",
 			l.Name, l.Startup, l.Steady, l.Batches, float64(l.Events)/float64(l.Batches))
-		p("    writer inside OutputWriter.Write %.0f%% of the run (%.2f ms per write); %.2f node CPU-s per million events; %d GC cycles",
-			100*l.WriteBusy, ms(l.MeanWrite), cpuPerMillion(l), l.GCCycles)
+		p("    writes in flight %.2f on average (%.2f ms from send to reply); %.2f node CPU-s per million events; %d GC cycles",
+			l.WriteBusy, ms(l.MeanWrite), cpuPerMillion(l), l.GCCycles)
 	}
 	p("  limit script: %.2f ms per write of %d", ms(med.limit.Elapsed)/math.Ceil(float64(med.limit.Events)/batchEntries), batchEntries)
 	p("")

@@ -42,7 +42,7 @@ type nodeRun struct {
 	RSSAt     [4]int64      // VmRSS at 25, 50, 75 and 100% of the events
 	Samples   int
 	Batches   int64                 // fenced writes, from the checkpoint's batch count
-	WriteBusy float64               // share of the run the writer spent in OutputWriter.Write
+	WriteBusy float64               // writes in flight on average: their summed durations over the run's
 	MeanWrite time.Duration         // mean duration of one Write
 	GCCycles  int64                 // the node's garbage collections during the run
 	AvgSize   map[events.Op]float64 // mean envelope bytes by op, of entries sampled across the run

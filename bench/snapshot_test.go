@@ -376,8 +376,8 @@ func (s snapshotSummary) String() string {
 	l := med.large
 	p("  node: start command -> first entry %v; first -> last entry %.0f rows/s; %d fenced writes (%.0f rows each);",
 		l.Startup, l.Steady, l.Batches, float64(l.Events)/float64(max(l.Batches, 1)))
-	p("    writer inside OutputWriter.Write %.0f%% of the run (%.2f ms per write); %.2f node CPU-s per million rows; %d GC cycles",
-		100*l.WriteBusy, ms(l.MeanWrite), cpuPerMillion(l), l.GCCycles)
+	p("    writes in flight %.2f on average (%.2f ms from send to reply); %.2f node CPU-s per million rows; %d GC cycles",
+		l.WriteBusy, ms(l.MeanWrite), cpuPerMillion(l), l.GCCycles)
 	p("  Redis inside one script call: limit %.2f ms, writer alone %.2f ms, node %.2f ms; limit %.2f ms per write of %d",
 		ms(med.limitScript), ms(med.writerScript), ms(med.nodeScript),
 		ms(med.limit.Elapsed)/math.Ceil(float64(med.limit.Events)/batchEntries), batchEntries)

@@ -196,16 +196,18 @@ redis.call('HSET', KEYS[4], 'state', ARGV[6], 'position', ARGV[7], 'lag_ms', ARG
 return {1, id, table.concat(repairs, ',')}
 `)
 
-// OutputWriter writes one task's batches under one lease. It reuses its
-// argument buffer, so it is for one goroutine.
+// OutputWriter writes one task's batches under one lease, one at a time
+// (Write) or with several in flight (Send). It reuses its argument
+// buffers, so it is for one goroutine.
 type OutputWriter struct {
 	s     *Store
 	lease Lease
 	limit OutputLimit
 	batch int64  // batches written so far, as stored in the checkpoint
+	sent  int64  // the number of the last batch sent: batch while none is in flight
 	tail  string // last output entry id known: "0-0" empty stream, "" not read yet
 	keys  []string
-	args  []any
+	args  [][]any        // argument buffers not in use
 	boxed map[string]any // op and table names as interface values, made once
 }
 
@@ -229,7 +231,7 @@ func (w *OutputWriter) box(s string) any {
 func (s *Store) NewOutputWriter(l Lease, limit OutputLimit, storedBatch int64) *OutputWriter {
 	k := s.keys
 	return &OutputWriter{
-		s: s, lease: l, limit: limit, batch: storedBatch,
+		s: s, lease: l, limit: limit, batch: storedBatch, sent: storedBatch,
 		keys: []string{k.TaskLock(l.Task), k.TaskEvents(l.Task), k.TaskOffset(l.Task), k.TaskStatus(l.Task), k.TaskSchema(l.Task)},
 	}
 }
@@ -239,9 +241,43 @@ func (s *Store) NewOutputWriter(l Lease, limit OutputLimit, storedBatch int64) *
 // entries or was written by an earlier attempt). ErrLeaseLost,
 // ErrBackpressure, ErrCheckpointMoved and ErrDamagedKey mean nothing was
 // written; any other error may or may not have written b, and calling Write
-// again with the same b is safe: a batch is never written twice.
+// again with the same b is safe: a batch is never written twice. No write
+// Send started may be in flight.
 func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
-	next := w.batch + 1
+	w.sent = w.batch // the batch after the last written, also after a failed attempt
+	return w.Send(ctx, b).Wait()
+}
+
+// Pending is a write Send started.
+type Pending struct {
+	w      *OutputWriter
+	number int64 // the batch's number
+	args   []any
+	done   chan struct{}
+	res    []any
+	err    error
+}
+
+// Number is the batch's number: the count of batches written with it.
+func (p *Pending) Number() int64 { return p.number }
+
+// Done is closed when the write has ended; Wait then returns at once.
+func (p *Pending) Done() <-chan struct{} { return p.done }
+
+// Send starts writing b as the batch after the last one sent and returns
+// without waiting for Redis: Redis runs the scripts of the writes in
+// flight one after the other, each after the one before it, so the next
+// batch is there when Redis has run the previous one. b's entries must not
+// change until the write has ended. Each write expects the checkpoint of
+// the one sent before it, so batches are written in order, once each, also
+// when Redis runs them in another order (the pool may send them on
+// different connections): a write that comes too early fails with
+// ErrCheckpointMoved and writes nothing. The caller waits for the writes
+// in the order sent; after any error it waits for all of them, calls
+// Resync and writes the batches not written again one at a time.
+func (w *OutputWriter) Send(ctx context.Context, b *Batch) *Pending {
+	w.sent++
+	p := &Pending{w: w, number: w.sent, done: make(chan struct{})}
 	if w.tail == "" {
 		// The output's last entry, so that a checkpoint deleted from
 		// under this writer can be told from one that moved.
@@ -249,16 +285,31 @@ func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 		switch {
 		case IsWrongType(err):
 		case err != nil:
-			return "", fmt.Errorf("reading the last entry of %s: %w", w.keys[1], err)
+			p.err = fmt.Errorf("reading the last entry of %s: %w", w.keys[1], err)
+			close(p.done)
+			return p
 		case len(last) == 0:
 			w.tail = "0-0"
 		default:
 			w.tail = last[0].ID
 		}
 	}
-	args := w.args[:0]
-	args = append(args, w.lease.Value, next, w.s.nowMs(), w.limit.MaxLen, w.limit.Overflow,
-		b.State, b.Position, b.LagMs, w.tail, len(b.Offset)/2)
+	// The tail tells a deleted checkpoint from one that moved, and the
+	// script rewrites a deleted one when the output still ends at the
+	// tail. Behind a write in flight the tail is not known: were this
+	// write run first, the output would end at the old tail and the
+	// script would take the checkpoint the earlier write has not yet
+	// made for a deleted one, and skip that write's batch.
+	tail := w.tail
+	if p.number > w.batch+1 {
+		tail = ""
+	}
+	var args []any
+	if n := len(w.args); n > 0 {
+		args, w.args = w.args[n-1][:0], w.args[:n-1]
+	}
+	args = append(args, w.lease.Value, p.number, w.s.nowMs(), w.limit.MaxLen, w.limit.Overflow,
+		b.State, b.Position, b.LagMs, tail, len(b.Offset)/2)
 	for _, f := range b.Offset {
 		args = append(args, f)
 	}
@@ -267,15 +318,31 @@ func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 		e := &b.Entries[i]
 		args = append(args, w.box(e.Op), w.box(e.Table), e.Data)
 	}
-	w.args = args
-	res, err := writeScript.Run(ctx, w.s.rdb, w.keys, args...).Slice()
-	clear(w.args) // drop references to the batch's data
+	p.args = args
+	go func() {
+		defer close(p.done)
+		p.res, p.err = writeScript.Run(ctx, w.s.rdb, w.keys, args...).Slice()
+	}()
+	return p
+}
+
+// Wait waits for the write to end and returns what Write would have.
+func (p *Pending) Wait() (string, error) {
+	<-p.done
+	w := p.w
+	if p.args != nil {
+		clear(p.args) // drop references to the batch's data
+		w.args = append(w.args, p.args)
+		p.args = nil
+	}
+	res, err := p.res, p.err
+	next := p.number
 	if err != nil {
 		return "", fmt.Errorf("writing batch %d of task %s: %w", next, w.lease.Task, err)
 	}
 	switch toInt(res[0]) {
 	case 1:
-		w.batch = next
+		w.batch = max(w.batch, next) // a batch written means every one before it was
 		id := toString(res[1])
 		if id != "" {
 			w.tail = id
@@ -283,7 +350,7 @@ func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 		w.s.repaired(w.lease.Task, res, 2) // the repair hook logs what the write rebuilt
 		return id, nil
 	case 2:
-		w.batch = next
+		w.batch = max(w.batch, next)
 		w.tail = "" // written by an earlier attempt: read the tail again
 		return "", nil
 	case 0:
@@ -295,6 +362,16 @@ func (w *OutputWriter) Write(ctx context.Context, b *Batch) (string, error) {
 	default:
 		return "", fmt.Errorf("writing task %s (stored batch %s, expected %d): %w", w.lease.Task, toString(res[1]), next-1, ErrCheckpointMoved)
 	}
+}
+
+// Written is the number of batches known written, the last one's number.
+func (w *OutputWriter) Written() int64 { return w.batch }
+
+// Resync makes the next batch sent the one after the last known written
+// and reads the output's tail again: after a failed write, once every
+// write sent has ended.
+func (w *OutputWriter) Resync() {
+	w.sent, w.tail = w.batch, ""
 }
 
 // LoadSchema returns the data of every record of a task's schema history

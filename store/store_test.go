@@ -528,3 +528,110 @@ func TestCommandsWaiting(t *testing.T) {
 		t.Error("waiting with the entry acknowledged")
 	}
 }
+
+// TestPipelinedWrites sends batches with others in flight: they are
+// written in order, once each; one sent ahead of a batch that was not
+// written (a write that fails, or one Redis runs early) writes nothing,
+// and after Resync the batches go again one at a time.
+func TestPipelinedWrites(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	l, _, _, _ := s.AcquireLease(ctx, "t1", "n", time.Minute)
+	stream := s.keys.TaskEvents("t1")
+	w := s.NewOutputWriter(l, OutputLimit{MaxLen: 12, Overflow: OverflowBlock}, 0)
+
+	// Three batches in flight at once, on the pool's connections: Redis
+	// may run them in any order; those it runs too early write nothing
+	// and go again, one at a time, after Resync.
+	batches := []*Batch{batchOf(3, 1), batchOf(3, 2), batchOf(3, 3)}
+	for i, b := range batches {
+		for j := range b.Entries {
+			b.Entries[j].Data = []byte(fmt.Sprintf("batch %d row %d", i+1, j))
+		}
+	}
+	var ps []*Pending
+	for _, b := range batches {
+		ps = append(ps, w.Send(ctx, b))
+	}
+	early := 0
+	for i, p := range ps {
+		if p.Number() != int64(i+1) {
+			t.Errorf("batch %d sent as number %d", i+1, p.Number())
+		}
+		if _, err := p.Wait(); errors.Is(err, ErrCheckpointMoved) {
+			early++
+		} else if err != nil {
+			t.Fatalf("batch %d: %v", i+1, err)
+		}
+	}
+	w.Resync()
+	for i := w.Written(); i < 3; i++ {
+		if _, err := w.Write(ctx, batches[i]); err != nil {
+			t.Fatalf("batch %d again: %v", i+1, err)
+		}
+	}
+	t.Logf("%d of 3 batches ran too early", early)
+	msgs, _ := s.rdb.XRange(ctx, stream, "-", "+").Result()
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.Values["data"].(string))
+	}
+	var want []string
+	for _, b := range batches {
+		for _, e := range b.Entries {
+			want = append(want, string(e.Data))
+		}
+	}
+	if !slices.Equal(got, want) || w.Written() != 3 {
+		t.Fatalf("stream %q, %d batches written; want %q and 3", got, w.Written(), want)
+	}
+
+	// Batch 4 does not fit (12 entries at most): it writes nothing, and
+	// batch 5, sent behind it, finds the checkpoint at 3 and writes
+	// nothing either.
+	p4, p5 := w.Send(ctx, batchOf(4, 4)), w.Send(ctx, batchOf(1, 5))
+	if _, err := p4.Wait(); !errors.Is(err, ErrBackpressure) {
+		t.Fatalf("batch 4: %v, want ErrBackpressure", err)
+	}
+	if _, err := p5.Wait(); !errors.Is(err, ErrCheckpointMoved) {
+		t.Fatalf("batch 5: %v, want ErrCheckpointMoved", err)
+	}
+	if n, _ := s.rdb.XLen(ctx, stream).Result(); n != 9 || w.Written() != 3 {
+		t.Fatalf("after the failed batches: %d entries, %d batches written; want 9 and 3", n, w.Written())
+	}
+	// Again one at a time: batch 5's entries as batch 4.
+	w.Resync()
+	if _, err := w.Write(ctx, batchOf(1, 5)); err != nil {
+		t.Fatal(err)
+	}
+	off, _ := s.LoadOffset(ctx, "t1")
+	if off["batch"] != "4" || off["seq"] != "5" || w.Written() != 4 {
+		t.Fatalf("checkpoint %v, %d batches written; want batch 4 at seq 5", off, w.Written())
+	}
+
+	// A batch that Redis runs before the one ahead of it (sent on another
+	// connection) writes nothing: here it is sent with number 6 while
+	// the stored count is 4.
+	w.Resync()
+	w.sent++
+	if _, err := w.Send(ctx, batchOf(1, 7)).Wait(); !errors.Is(err, ErrCheckpointMoved) {
+		t.Fatalf("early batch: %v, want ErrCheckpointMoved", err)
+	}
+	if n, _ := s.rdb.XLen(ctx, stream).Result(); n != 10 {
+		t.Fatalf("stream has %d entries after the early batch, want 10", n)
+	}
+
+	// The same for a task's first batches: batch 2 run before batch 1 on
+	// an empty output with no checkpoint yet must not be taken for a
+	// write after a deleted checkpoint, which the script rewrites.
+	l2, _, _, _ := s.AcquireLease(ctx, "t2", "n", time.Minute)
+	w2 := s.NewOutputWriter(l2, OutputLimit{}, 0)
+	w2.tail = "0-0" // read by an earlier write: the output is empty
+	w2.sent++       // batch 1 in flight, not yet run
+	if _, err := w2.Send(ctx, batchOf(2, 2)).Wait(); !errors.Is(err, ErrCheckpointMoved) {
+		t.Fatalf("batch 2 before batch 1: %v, want ErrCheckpointMoved", err)
+	}
+	if n, _ := s.rdb.XLen(ctx, s.keys.TaskEvents("t2")).Result(); n != 0 || w2.Written() != 0 {
+		t.Fatalf("batch 2 before batch 1 wrote %d entries, %d batches", n, w2.Written())
+	}
+}

@@ -13,7 +13,14 @@ import (
 // Limits of one write: entries and encoded bytes.
 const (
 	defaultBatchEntries = 500
-	batchBytes          = 8 << 20
+	// pipelineDepth is how many fenced writes a task's writer keeps in
+	// flight: the next batch reaches Redis while it runs the previous one.
+	pipelineDepth = 2
+	// pipelineBytes is the largest batch sent while another is in flight,
+	// and the largest buffer kept beside another spare: a task of large
+	// rows writes one batch at a time and keeps two buffers, as before.
+	pipelineBytes = 1 << 20
+	batchBytes    = 8 << 20
 )
 
 // settledLagMs is the most lag, ms, that the status and the lag metric
@@ -49,18 +56,22 @@ func (b *pendingBatch) reset() {
 // encodes changes into the current batch, and its writer goroutine, which
 // takes whole batches: the writer takes whatever accumulated while it was
 // writing the previous batch, so batches grow with load and a lone change
-// goes out at once. The source blocks when the current batch is full, so a
-// task holds at most two batches in memory.
+// goes out at once. While one write is in flight the writer takes the
+// next batch only once it is full (takeFull) and sends it at once, so that
+// Redis has the next batch as soon as it is done with the previous one.
+// The source blocks when the current batch is full, so a task holds at
+// most 1 + pipelineDepth batches in memory.
 type emitter struct {
 	codec    events.Codec
 	max      int
-	mu       sync.Mutex // guards cur, spare, closed, shownLag and started
+	mu       sync.Mutex // guards cur, spares, closed, shownLag and started
 	shownLag int64      // lag_ms of the last write: what the status shows
 	started  bool       // the source has called Advance: it has its position
 	cur      *pendingBatch
-	spare    *pendingBatch
+	spares   []*pendingBatch // written batches, for reuse
 	closed   bool
 	ready    chan struct{} // a batch has something to write
+	full     chan struct{} // the current batch is full
 	space    chan struct{} // the writer took a batch
 	done     chan struct{} // closed when the writer stops
 	table    string        // last db.table, to avoid building the string per row
@@ -74,10 +85,20 @@ func newEmitter(codec events.Codec, maxEntries int, from source.Checkpoint) *emi
 	}
 	return &emitter{
 		codec: codec, max: maxEntries,
-		cur:   &pendingBatch{cp: from},
-		spare: &pendingBatch{},
-		ready: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{}),
+		cur:    &pendingBatch{cp: from},
+		spares: newSpares(),
+		ready:  make(chan struct{}, 1), full: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{}),
 	}
+}
+
+// newSpares is the batches a new emitter has for the writer to fill
+// while it writes: one for each write that may be in flight.
+func newSpares() []*pendingBatch {
+	spares := make([]*pendingBatch, pipelineDepth)
+	for i := range spares {
+		spares[i] = &pendingBatch{}
+	}
+	return spares
 }
 
 func signal(c chan struct{}) {
@@ -111,7 +132,7 @@ func (e *emitter) lockRoom(ctx context.Context, fits func(*pendingBatch) bool) e
 
 // Emit implements source.Emitter.
 func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Checkpoint) error {
-	if err := e.lockRoom(ctx, func(b *pendingBatch) bool { return len(b.spans) < e.max && len(b.buf) < batchBytes }); err != nil {
+	if err := e.lockRoom(ctx, func(b *pendingBatch) bool { return !e.isFull(b) }); err != nil {
 		return err
 	}
 	defer e.mu.Unlock()
@@ -125,7 +146,15 @@ func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Chec
 	b.spans = append(b.spans, span{op: string(ch.Op), table: e.tableName(ch), start: start, end: len(b.buf)})
 	b.cp, b.tsMs, b.dirty = after, commitMs(ch), true
 	signal(e.ready)
+	if e.isFull(b) {
+		signal(e.full)
+	}
 	return nil
+}
+
+// isFull reports whether b can take no more changes.
+func (e *emitter) isFull(b *pendingBatch) bool {
+	return len(b.spans) >= e.max || len(b.buf) >= batchBytes
 }
 
 // EmitGroup implements source.Emitter. The group goes into one batch: it
@@ -215,12 +244,26 @@ func (e *emitter) Snapshotting(on bool) {
 // take waits for a batch with something to write and returns it; the
 // caller gives it back with recycle once written.
 func (e *emitter) take(ctx context.Context) (*pendingBatch, error) {
+	return e.takeWhen(ctx, nil, false)
+}
+
+// takeFull waits for a full batch, as take does, until done is closed:
+// then it returns nil.
+func (e *emitter) takeFull(ctx context.Context, done <-chan struct{}) (*pendingBatch, error) {
+	return e.takeWhen(ctx, done, true)
+}
+
+func (e *emitter) takeWhen(ctx context.Context, done <-chan struct{}, full bool) (*pendingBatch, error) {
+	wake := e.ready
+	if full {
+		wake = e.full
+	}
 	for {
 		e.mu.Lock()
-		if e.cur.dirty && e.spare != nil {
+		if e.cur.dirty && len(e.spares) > 0 && (!full || e.isFull(e.cur) && len(e.cur.buf) <= pipelineBytes) {
 			b := e.cur
-			next := e.spare
-			e.spare = nil
+			next := e.spares[len(e.spares)-1]
+			e.spares = e.spares[:len(e.spares)-1]
 			next.reset()
 			next.cp, next.tsMs, next.snapshot = b.cp, b.tsMs, b.snapshot
 			e.cur = next
@@ -232,7 +275,9 @@ func (e *emitter) take(ctx context.Context) (*pendingBatch, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-e.ready:
+		case <-done:
+			return nil, nil
+		case <-wake:
 		}
 	}
 }
@@ -241,8 +286,14 @@ func (e *emitter) take(ctx context.Context) (*pendingBatch, error) {
 func (e *emitter) recycle(b *pendingBatch) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.spare = b
+	if cap(b.buf) > pipelineBytes && len(e.spares) > 0 {
+		b = &pendingBatch{} // one large buffer kept is enough
+	}
+	e.spares = append(e.spares, b)
 	signal(e.ready) // the current batch may have filled meanwhile
+	if e.isFull(e.cur) {
+		signal(e.full)
+	}
 }
 
 // close stops the emitter: blocked and later Emits fail.

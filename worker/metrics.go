@@ -33,7 +33,7 @@ func NewMetrics(reg prometheus.Registerer, running func() float64) *Metrics {
 		}),
 		writeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "dataingest", Name: "batch_write_seconds",
-			Help:    "Duration of one fenced batch write.",
+			Help:    "Time from sending a fenced batch write to its reply, the write before it in flight included.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 		leaseRenewals: prometheus.NewCounter(prometheus.CounterOpts{

@@ -431,84 +431,171 @@ func (r *runner) session(ctx context.Context) error {
 	return cause
 }
 
+// flight is a batch whose fenced write is in flight.
+type flight struct {
+	b   *pendingBatch
+	sb  store.Batch
+	lag int64
+	p   *store.Pending
+	at  time.Time
+}
+
 // write takes batches from em and writes them, fenced, until ctx ends or
-// the lease is lost. A failed write is retried with the same batch, which
-// the store writes at most once.
+// the lease is lost. While a write is in flight it sends the next batch
+// as soon as that is full (pipelineDepth writes at most), so Redis has it
+// when it is done with the one before; a lone change still goes out at
+// once. After a failed write it waits for those in flight and writes
+// every batch not written again, one at a time, retrying each: the store
+// writes each batch once, in order.
 func (r *runner) write(ctx context.Context, em *emitter, ow *store.OutputWriter) error {
-	var sb store.Batch
+	var flights []*flight
+	var spare []*flight // flights done with, for their slices
+	defer func() {
+		for _, f := range flights {
+			f.p.Wait() // none outlives the session
+		}
+	}()
+	for {
+		var b *pendingBatch
+		var err error
+		switch {
+		case len(flights) == 0:
+			b, err = em.take(ctx)
+		case len(flights) < pipelineDepth:
+			b, err = em.takeFull(ctx, flights[0].p.Done())
+		default:
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+			case <-flights[0].p.Done():
+			}
+		}
+		if err != nil {
+			return context.Cause(ctx)
+		}
+		if b != nil {
+			var f *flight
+			if n := len(spare); n > 0 {
+				f, spare = spare[n-1], spare[:n-1]
+			} else {
+				f = &flight{}
+			}
+			f.b, f.lag, f.at = b, r.lagOf(b), time.Now()
+			state := StateRunning
+			if b.snapshot {
+				state = StateSnapshotting
+			}
+			b.toStore(&f.sb, state, f.lag)
+			f.p = ow.Send(ctx, &f.sb)
+			flights = append(flights, f)
+			continue
+		}
+		// The oldest write has ended.
+		f := flights[0]
+		flights = flights[1:]
+		_, err = f.p.Wait()
+		if err == nil {
+			r.wrote(em, f)
+			spare = append(spare, f)
+			continue
+		} else if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		// A write failed: the rest end too (or are written, when the
+		// failed one was written but its reply lost); then the batches
+		// not written go again, one at a time.
+		r.log.Debug().Err(err).Int64("batch", f.p.Number()).
+			Msg("a write failed with others in flight; writing the batches not written one at a time")
+		failed := append([]*flight{f}, flights...)
+		flights = nil
+		for _, g := range failed[1:] {
+			g.p.Wait()
+		}
+		ow.Resync()
+		for _, g := range failed {
+			if g.p.Number() <= ow.Written() {
+				r.wrote(em, g) // written: a later batch of the run was
+			} else if err := r.writeOne(ctx, em, ow, g); err != nil {
+				return err
+			}
+			spare = append(spare, g)
+		}
+	}
+}
+
+// lagOf is the lag a batch's status shows: now less its source time.
+func (r *runner) lagOf(b *pendingBatch) int64 {
+	if b.tsMs > 0 {
+		return max(time.Now().UnixMilli()-b.tsMs, 0)
+	}
+	return 0
+}
+
+// wrote records a written batch and gives it back to the emitter.
+func (r *runner) wrote(em *emitter, f *flight) {
+	m := r.t.metrics
+	m.batches.Inc()
+	m.events.WithLabelValues(r.id).Add(float64(f.sb.OutputEntries()))
+	m.writeSeconds.Observe(time.Since(f.at).Seconds())
+	m.lagSeconds.WithLabelValues(r.id).Set(float64(f.lag) / 1000)
+	em.wrote(f.lag)
+	em.recycle(f.b)
+	f.b = nil
+}
+
+// writeOne writes f's batch, no other write in flight, retrying until it
+// is written, the lease is lost, the checkpoint moved or ctx ends.
+func (r *runner) writeOne(ctx context.Context, em *emitter, ow *store.OutputWriter, f *flight) error {
 	delay := newBackoff(50*time.Millisecond, 5*time.Second)
 	failures := 0
-	m := r.t.metrics
+	blocked := false
 	for {
-		b, err := em.take(ctx)
-		if err != nil {
+		f.at = time.Now()
+		_, err := ow.Write(ctx, &f.sb)
+		if err == nil {
+			r.wrote(em, f)
+			if failures > 0 {
+				r.log.Info().Int("failures", failures).Msg("writing again")
+			}
+			return nil
+		}
+		switch {
+		case ctx.Err() != nil:
+			return context.Cause(ctx)
+		case errors.Is(err, store.ErrLeaseLost), errors.Is(err, store.ErrCheckpointMoved):
 			return err
-		}
-		state := StateRunning
-		if b.snapshot {
-			state = StateSnapshotting
-		}
-		lag := int64(0)
-		if b.tsMs > 0 {
-			lag = max(time.Now().UnixMilli()-b.tsMs, 0)
-		}
-		b.toStore(&sb, state, lag)
-		blocked := false
-		for {
-			start := time.Now()
-			_, err := ow.Write(ctx, &sb)
-			if err == nil {
-				m.batches.Inc()
-				m.events.WithLabelValues(r.id).Add(float64(sb.OutputEntries()))
-				m.writeSeconds.Observe(time.Since(start).Seconds())
-				m.lagSeconds.WithLabelValues(r.id).Set(float64(lag) / 1000)
-				em.wrote(lag)
-				delay.reset()
-				if failures > 0 {
-					r.log.Info().Int("failures", failures).Msg("writing again")
-					failures = 0
-				}
-				break
+		case errors.Is(err, store.ErrDamagedKey):
+			wait := delay.next()
+			failures++
+			logRepeated(r.log, failures, err, "writing a batch: a key of the task is damaged; retrying until it is repaired")
+			if failures == 1 || failures%100 == 0 {
+				r.setStatus(ctx, "state", StateRetrying, "error", err.Error()+": fix or delete the key")
 			}
-			switch {
-			case ctx.Err() != nil:
+			if err := sleepCtx(ctx, wait); err != nil {
 				return context.Cause(ctx)
-			case errors.Is(err, store.ErrLeaseLost), errors.Is(err, store.ErrCheckpointMoved):
-				return err
-			case errors.Is(err, store.ErrDamagedKey):
-				wait := delay.next()
-				failures++
-				logRepeated(r.log, failures, err, "writing a batch: a key of the task is damaged; retrying until it is repaired")
-				if failures == 1 || failures%100 == 0 {
-					r.setStatus(ctx, "state", StateRetrying, "error", err.Error()+": fix or delete the key")
-				}
-				if err := sleepCtx(ctx, wait); err != nil {
-					return context.Cause(ctx)
-				}
-			case errors.Is(err, store.ErrBackpressure):
-				if !blocked {
-					blocked = true
-					r.log.Warn().Err(err).Msg("output stream full: pausing")
-					r.setStatus(ctx, "state", StateBackpressure, "error", err.Error())
-				}
-				if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
-					return context.Cause(ctx)
-				}
-			default:
-				wait := delay.next()
-				failures++
-				logRepeated(r.log, failures, err, "writing a batch; retrying with backoff")
-				if failures == 1 || failures%100 == 0 {
-					// Redis refused the write (out of memory, say):
-					// the status says so when Redis takes that.
-					r.setStatus(ctx, "state", StateRetrying, "error", err.Error())
-				}
-				if err := sleepCtx(ctx, wait); err != nil {
-					return context.Cause(ctx)
-				}
+			}
+		case errors.Is(err, store.ErrBackpressure):
+			if !blocked {
+				blocked = true
+				r.log.Warn().Err(err).Msg("output stream full: pausing")
+				r.setStatus(ctx, "state", StateBackpressure, "error", err.Error())
+			}
+			if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+				return context.Cause(ctx)
+			}
+		default:
+			wait := delay.next()
+			failures++
+			logRepeated(r.log, failures, err, "writing a batch; retrying with backoff")
+			if failures == 1 || failures%100 == 0 {
+				// Redis refused the write (out of memory, say):
+				// the status says so when Redis takes that.
+				r.setStatus(ctx, "state", StateRetrying, "error", err.Error())
+			}
+			if err := sleepCtx(ctx, wait); err != nil {
+				return context.Cause(ctx)
 			}
 		}
-		em.recycle(b)
 	}
 }
 
