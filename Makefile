@@ -36,7 +36,7 @@ C_PROBE := '\043include <stdlib.h>\nint main(void) { return EXIT_SUCCESS; }\n'
 # A program that needs cgo, as `go test -race` does.
 CGO_PROBE := 'package main\n\n// \043include <stdlib.h>\nimport "C"\n\nfunc main() { C.free(nil) }\n'
 
-.PHONY: all build deps test fmt vet demo bench clean
+.PHONY: all build deps test fmt vet demo bench bench-fleet clean
 
 all: build
 
@@ -104,9 +104,13 @@ vet:
 demo: deps build
 	scripts/demo.sh
 
-## bench: the benchmarks in ./bench, each run once
+## bench: the data path's benchmarks in ./bench (CDC, latency, snapshot, memory per task, failover), each run once
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/
+	$(GO) test -run '^$$' -bench '^Benchmark(CDC|Latency|Snapshot|TasksMemory|Failover)$$' -benchtime 1x -timeout 30m ./bench/
+
+## bench-fleet: the fleet's benchmarks (coordination cost, 1,000 tasks), with minute-long windows
+bench-fleet: deps build
+	$(GO) test -run '^$$' -bench '^Benchmark(Coordination|ThousandTasks)$$' -benchtime 1x -timeout 30m ./bench/
 
 ## clean: remove the binaries and the demo's state
 clean:
