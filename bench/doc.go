@@ -33,9 +33,11 @@
 // three rounds, each round's phases back to back, and the summary gives the
 // median round with every round's figures below it. The CPU time of the
 // node, Redis, MariaDB and of everything else on the machine during each
-// phase is printed with them, and the node's own /metrics say how much of
-// the run its writer spent waiting on Redis, so a reader can tell which
-// process was the bottleneck and whether other load spoiled a round.
+// phase is printed with them, and the node's own /metrics say how many
+// writes it kept in flight on average, so a reader can tell which process
+// was the bottleneck and whether other load spoiled a round. Before every
+// measured phase Redis's AOF is compacted (BGREWRITEAOF of the little the
+// phases leave), so that no phase pays for the files of the ones before.
 // Nothing here is a pass/fail test: missing an aim is printed in the
 // summary, not reported as a failure.
 //
