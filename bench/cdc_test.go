@@ -182,12 +182,7 @@ func BenchmarkCDC(b *testing.B) {
 		b.Fatalf("encoding the workload: %v", err)
 	}
 
-	rounds := defaultRounds
-	if v := os.Getenv("DATAINGEST_BENCH_ROUNDS"); v != "" {
-		if rounds, err = strconv.Atoi(v); err != nil || rounds < 1 {
-			b.Fatalf("DATAINGEST_BENCH_ROUNDS=%q: want a count of rounds", v)
-		}
-	}
+	rounds := envInt(b, "DATAINGEST_BENCH_ROUNDS", defaultRounds)
 	var rs []round
 	for i := 1; i <= rounds; i++ {
 		var r round

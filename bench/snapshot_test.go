@@ -132,12 +132,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		b.Fatalf("encoding the snapshot: %v", err)
 	}
 
-	rounds := defaultRounds
-	if v := os.Getenv("DATAINGEST_BENCH_ROUNDS"); v != "" {
-		if rounds, err = strconv.Atoi(v); err != nil || rounds < 1 {
-			b.Fatalf("DATAINGEST_BENCH_ROUNDS=%q: want a count of rounds", v)
-		}
-	}
+	rounds := envInt(b, "DATAINGEST_BENCH_ROUNDS", defaultRounds)
 	var rs []snapshotRound
 	for i := 1; i <= rounds; i++ {
 		var r snapshotRound

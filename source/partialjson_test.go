@@ -150,6 +150,11 @@ func parseFakeBinlogE(decode func(*replication.RowsEvent, []byte) error, events 
 	p.SetFlavor(mysql.MySQLFlavor)
 	p.SetRenderJSONAsMySQLText(true)
 	p.SetRowsEventDecodeFunc(decode)
+	return parseEvents(p, events...)
+}
+
+// parseEvents parses events with p after a format description.
+func parseEvents(p *replication.BinlogParser, events ...[]byte) ([]*replication.BinlogEvent, error) {
 	var evs []*replication.BinlogEvent
 	for _, data := range append([][]byte{formatDescription()}, events...) {
 		ev, err := p.Parse(data)

@@ -139,15 +139,7 @@ func parseAsSource(decode func(*replication.RowsEvent, []byte) error, events ...
 	p.SetTimestampStringLocation(time.UTC)
 	p.SetRenderJSONAsMySQLText(true)
 	p.SetRowsEventDecodeFunc(decode)
-	var evs []*replication.BinlogEvent
-	for _, data := range append([][]byte{formatDescription()}, events...) {
-		ev, err := p.Parse(data)
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, ev)
-	}
-	return evs, nil
+	return parseEvents(p, events...)
 }
 
 // decodeBoth decodes the rows event built from images both ways: by
@@ -180,6 +172,14 @@ func decodeBoth(ft fakeTable, info *tableInfo, tp replication.EventType, bitmap1
 	if !ok {
 		return slow, nil, slowErr, fmt.Errorf("readRowsEvent left no row images")
 	}
+	fast, err = fastImages(info, e, raw)
+	return slow, fast, slowErr, err
+}
+
+// fastImages decodes every row image of e, raw, with fastImage: an
+// update's before and after images in turn.
+func fastImages(info *tableInfo, e *replication.RowsEvent, raw []byte) ([][]any, error) {
+	var imgs [][]any
 	r := &imageReader{table: e.Table, data: raw}
 	for n := 0; r.pos < len(r.data); n++ {
 		bitmap := e.ColumnBitmap1
@@ -188,11 +188,11 @@ func decodeBoth(ft fakeTable, info *tableInfo, tp replication.EventType, bitmap1
 		}
 		img, err := info.fastImage(nil, r, bitmap)
 		if err != nil {
-			return slow, fast, slowErr, err
+			return imgs, err
 		}
-		fast = append(fast, img)
+		imgs = append(imgs, img)
 	}
-	return slow, fast, slowErr, nil
+	return imgs, nil
 }
 
 func TestFastImageMatchesGoMySQL(t *testing.T) {
@@ -515,18 +515,9 @@ func TestFastImageLive(t *testing.T) {
 					t.Fatalf("f.t's %s events are not decoded fast", ev.Header.EventType)
 				}
 				raw, _ := deferredRows(e)
-				fast := &imageReader{table: e.Table, data: raw}
-				var got [][]any
-				for k := 0; fast.pos < len(fast.data); k++ {
-					bitmap := e.ColumnBitmap1
-					if e.ColumnBitmap2 != nil && k%2 == 1 {
-						bitmap = e.ColumnBitmap2
-					}
-					img, err := info.fastImage(nil, fast, bitmap)
-					if err != nil {
-						t.Fatalf("fastImage: %v", err)
-					}
-					got = append(got, img)
+				got, err := fastImages(info, e, raw)
+				if err != nil {
+					t.Fatalf("fastImage: %v", err)
 				}
 				if err := decodeRowsData(e, raw); err != nil {
 					t.Fatal(err)
