@@ -177,9 +177,6 @@ func holdsAll(img []any, idx []int) bool {
 	return true
 }
 
-// image says what a rows event's images hold: "" when every image is
-// full, "noblob" when only BLOB, TEXT, JSON and similar columns are left
-// out (binlog_row_image=NOBLOB), else "minimal".
 // imageOf is image for the rows of an event whose images hold the
 // columns set in its bitmaps (bitmap2 is nil but for an update).
 func (t *tableInfo) imageOf(bitmap1, bitmap2 []byte) string {
@@ -201,6 +198,9 @@ func (t *tableInfo) imageOf(bitmap1, bitmap2 []byte) string {
 	return img
 }
 
+// image says what a rows event's images hold: "" when every image is
+// full, "noblob" when only BLOB, TEXT, JSON and similar columns are left
+// out (binlog_row_image=NOBLOB), else "minimal".
 func (t *tableInfo) image(skipped [][]int) string {
 	img := ""
 	for _, cols := range skipped {
