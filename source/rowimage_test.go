@@ -548,3 +548,55 @@ func TestFastImageLive(t *testing.T) {
 		})
 	}
 }
+
+// TestImageOf checks that the image kind fastImage's events get from
+// their column bitmaps is the one go-mysql's skipped columns give.
+func TestImageOf(t *testing.T) {
+	cases := fastCases()
+	ft, info := fastTable(t, cases)
+	n := len(cases)
+	all := slices.Repeat([]byte{0xff}, (n+7)/8)
+	noBlobs := slices.Clone(all)
+	for c := range n {
+		if info.blobby[c] {
+			noBlobs[c/8] &^= 1 << (c % 8)
+		}
+	}
+	minimal := slices.Clone(noBlobs)
+	minimal[0] &^= 0b110
+	vals := ft.values(nil)
+	image := func(bitmap []byte) []byte {
+		nullBits, present := present(vals, bitmap, nil)
+		return rowImage(nullBits, present...)
+	}
+	tests := []struct {
+		name             string
+		tp               replication.EventType
+		bitmap1, bitmap2 []byte
+		want             string
+	}{
+		{"full insert", replication.WRITE_ROWS_EVENTv2, all, nil, ""},
+		{"insert without blobs", replication.WRITE_ROWS_EVENTv2, noBlobs, nil, "noblob"},
+		{"minimal delete", replication.DELETE_ROWS_EVENTv2, minimal, nil, "minimal"},
+		{"update, blobs left out after", replication.UPDATE_ROWS_EVENTv2, all, noBlobs, "noblob"},
+		{"update, minimal before", replication.UPDATE_ROWS_EVENTv2, minimal, all, "minimal"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			images := image(tc.bitmap1)
+			if tc.bitmap2 != nil {
+				images = append(images, image(tc.bitmap2)...)
+			}
+			evs, err := parseAsSource(decodeRowsEvent, ft.tableMap(), rowsEvent(tc.tp, n, tc.bitmap1, tc.bitmap2, images))
+			if err != nil {
+				t.Fatalf("%.300v", err)
+			}
+			e := evs[2].Event.(*replication.RowsEvent)
+			slow := info.image(e.SkippedColumns)
+			fast := info.imageOf(e.ColumnBitmap1, e.ColumnBitmap2)
+			if slow != tc.want || fast != tc.want {
+				t.Errorf("image from skipped columns %q, from bitmaps %q; want %q", slow, fast, tc.want)
+			}
+		})
+	}
+}
