@@ -37,6 +37,16 @@ func (s *Store) EnsureGroupAfter(ctx context.Context, after string) error {
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		return fmt.Errorf("creating group %s on %s: %w", Group, s.keys.Commands(), err)
 	}
+	if err == nil && after != "0" {
+		// A recreated stream would number its next entry from the
+		// current millisecond, perhaps below after in the same one, and
+		// the group would never deliver it: the stream's last id becomes
+		// after. Redis refuses when the stream already holds a later
+		// entry, whose successors are later still.
+		if serr := s.rdb.Do(ctx, "XSETID", s.keys.Commands(), after).Err(); serr != nil && !strings.Contains(serr.Error(), "smaller") {
+			return fmt.Errorf("setting the last id of %s to %s: %w", s.keys.Commands(), after, serr)
+		}
+	}
 	if err == nil && s.onRepair != nil && after != "0" {
 		s.onRepair("", fmt.Sprintf("%s group %s (missing: recreated, delivering the entries after %s)", s.keys.Commands(), Group, after))
 	}

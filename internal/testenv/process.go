@@ -3,6 +3,7 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"path"
@@ -123,8 +124,12 @@ type buildEntry struct {
 // BuildBinary builds the main package pkg (an import path such as
 // "github.com/dataingest/dataingest/cmd/dataingest") with `go build`
 // (with -race when the test itself runs with it) and returns the binary's
-// path. Each package is built once per test process,
-// into a directory that outlives single tests and is not removed.
+// path. Each package is built once per test process, into one directory
+// shared by every test process (testenv-bin under the temporary
+// directory), one file per checkout, test package, package built and race
+// mode: a build replaces the file by renaming a fresh one over it, so a
+// process still running the old binary keeps it and nothing piles up from
+// run to run.
 func BuildBinary(t testing.TB, pkg string) string {
 	t.Helper()
 	builds.mu.Lock()
@@ -141,18 +146,37 @@ func BuildBinary(t testing.TB, pkg string) string {
 	return e.path
 }
 
-// goBuild builds pkg into a new temporary directory.
+// goBuild builds pkg into the shared build directory.
 func goBuild(pkg string) (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		return "", errors.New("go not found in PATH: BuildBinary runs `go build`")
 	}
-	dir, err := os.MkdirTemp("", "testenv-bin-")
+	dir := filepath.Join(os.TempDir(), "testenv-bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating build directory: %w", err)
+	}
+	// One file per checkout and test package (the test's working
+	// directory), package built and race mode: a run in another checkout
+	// never replaces this one's binary.
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	h := fnv.New64a()
+	h.Write([]byte(wd + "\x00" + pkg))
+	name := fmt.Sprintf("%s-%x", path.Base(pkg), h.Sum64())
+	if raceEnabled {
+		name += "-race"
+	}
+	out := filepath.Join(dir, name)
+	tmp, err := os.MkdirTemp(dir, name+".build-")
 	if err != nil {
 		return "", fmt.Errorf("creating build directory: %w", err)
 	}
-	out := filepath.Join(dir, path.Base(pkg))
-	args := []string{"build", "-o", out}
+	defer os.RemoveAll(tmp)
+	built := filepath.Join(tmp, name)
+	args := []string{"build", "-o", built}
 	if raceEnabled {
 		// The node processes of a `go test -race` run are checked for
 		// races too: StartProcess fails the test on a race report.
@@ -160,6 +184,9 @@ func goBuild(pkg string) (string, error) {
 	}
 	if b, err := exec.Command(goTool, append(args, pkg)...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	if err := os.Rename(built, out); err != nil {
+		return "", fmt.Errorf("placing the build of %s: %w", pkg, err)
 	}
 	return out, nil
 }
