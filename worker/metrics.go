@@ -13,6 +13,10 @@ type Metrics struct {
 	leaseRenewals prometheus.Counter
 	commands      *prometheus.CounterVec
 	tasksRunning  prometheus.GaugeFunc
+	bytes         *prometheus.CounterVec
+	batchEntries  prometheus.Histogram
+	commitToWrite *prometheus.HistogramVec
+	leaseLosses   prometheus.Counter
 }
 
 // NewMetrics creates the collectors and registers them with reg; running
@@ -48,7 +52,33 @@ func NewMetrics(reg prometheus.Registerer, running func() float64) *Metrics {
 			Namespace: "dataingest", Name: "tasks_running",
 			Help: "Tasks this node runs.",
 		}, running),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "dataingest", Name: "bytes_written_total",
+			Help: "Bytes of change envelopes written to output streams by this node.",
+		}, []string{"task"}),
+		batchEntries: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "dataingest", Name: "batch_entries",
+			Help:    "Output entries per fenced batch write.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
+		}),
+		commitToWrite: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "dataingest", Name: "commit_to_write_seconds",
+			Help:    "Time from a batch's newest change's commit at the source to the batch's write, per written batch.",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"task"}),
+		leaseLosses: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "dataingest", Name: "lease_losses_total",
+			Help: "Task sessions that ended because this node lost the task's lock (another node took it, or it could not renew in time).",
+		}),
 	}
-	reg.MustRegister(m.events, m.lagSeconds, m.batches, m.writeSeconds, m.leaseRenewals, m.commands, m.tasksRunning)
+	reg.MustRegister(m.events, m.lagSeconds, m.batches, m.writeSeconds, m.leaseRenewals, m.commands, m.tasksRunning,
+		m.bytes, m.batchEntries, m.commitToWrite, m.leaseLosses)
 	return m
+}
+
+// forget drops the series of a task this node no longer runs whose last
+// value would mislead (its lag); its counters stay, for rate().
+func (m *Metrics) forget(task string) {
+	m.lagSeconds.DeleteLabelValues(task)
+	m.commitToWrite.DeleteLabelValues(task)
 }

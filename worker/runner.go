@@ -124,6 +124,7 @@ func (r *runner) takeCause() error {
 // (hand-over); the outcome is left in r.outcome.
 func (r *runner) run(ctx context.Context) {
 	defer close(r.done)
+	defer r.t.metrics.forget(r.id) // the task's lag is another node's to show now
 	lctx, lcancel := context.WithCancel(ctx)
 	var keeper sync.WaitGroup
 	keeper.Add(1)
@@ -164,6 +165,7 @@ func (r *runner) run(ctx context.Context) {
 			r.outcome = outcomeFailed
 			return
 		case errors.Is(cause, store.ErrLeaseLost):
+			r.t.metrics.leaseLosses.Inc()
 			r.log.Warn().Err(cause).Msg("lost the task's lease: stopped writing")
 			r.markLost(ctx, cause)
 			r.outcome = outcomeLost
@@ -534,10 +536,21 @@ func (r *runner) lagOf(b *pendingBatch) int64 {
 // wrote records a written batch and gives it back to the emitter.
 func (r *runner) wrote(em *emitter, f *flight) {
 	m := r.t.metrics
+	entries, size := 0, 0
+	for i := range f.sb.Entries {
+		if e := &f.sb.Entries[i]; e.Op != store.OpSchema {
+			entries, size = entries+1, size+len(e.Data)
+		}
+	}
 	m.batches.Inc()
-	m.events.WithLabelValues(r.id).Add(float64(f.sb.OutputEntries()))
+	m.events.WithLabelValues(r.id).Add(float64(entries))
+	m.bytes.WithLabelValues(r.id).Add(float64(size))
+	m.batchEntries.Observe(float64(entries))
 	m.writeSeconds.Observe(time.Since(f.at).Seconds())
 	m.lagSeconds.WithLabelValues(r.id).Set(float64(f.lag) / 1000)
+	if entries > 0 {
+		m.commitToWrite.WithLabelValues(r.id).Observe(float64(f.lag) / 1000)
+	}
 	em.wrote(f.lag)
 	em.recycle(f.b)
 	f.b = nil
