@@ -224,13 +224,17 @@ func BenchmarkCDC(b *testing.B) {
 }
 
 // median returns the round whose ratio is the median.
-func median(rs []round) round {
+func median(rs []round) round { return medianBy(rs, round.ratio) }
+
+// medianBy returns the element of rs whose key is the median.
+func medianBy[R any](rs []R, key func(R) float64) R {
 	sorted := slices.Clone(rs)
-	slices.SortFunc(sorted, func(a, b round) int { return cmp.Compare(a.ratio(), b.ratio()) })
+	slices.SortFunc(sorted, func(a, b R) int { return cmp.Compare(key(a), key(b)) })
 	return sorted[len(sorted)/2]
 }
 
-func maxOf(rs []round, f func(round) int64) int64 {
+// maxOf is the largest f of rs.
+func maxOf[R any](rs []R, f func(R) int64) int64 {
 	var m int64
 	for _, r := range rs {
 		m = max(m, f(r))

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -144,7 +143,7 @@ func BenchmarkLatency(b *testing.B) {
 	}
 	runs := make([]steadyRun, len(latRates))
 	for i := range all {
-		runs[i] = medianRun(all[i])
+		runs[i] = medianBy(all[i], func(r steadyRun) float64 { return float64(r.Node.P99) })
 	}
 	time.Sleep(2 * time.Second) // idle before the burst, as between bursts
 	br, err := measureBurst(ctx, rg, n, conns, burst)
@@ -162,13 +161,6 @@ func BenchmarkLatency(b *testing.B) {
 	b.ReportMetric(ms(br.StatusOK), "status_settle_ms")
 	b.ReportMetric(ms(br.MetricOK), "metric_settle_ms")
 	fmt.Print(latSummary{load: load, loadAfter: loadAvg(), seconds: seconds, runs: runs, all: all, burst: br}.String())
-}
-
-// medianRun is the round with the median node p99.
-func medianRun(rs []steadyRun) steadyRun {
-	sorted := slices.Clone(rs)
-	slices.SortFunc(sorted, func(a, b steadyRun) int { return cmp.Compare(a.Node.P99, b.Node.P99) })
-	return sorted[len(sorted)/2]
 }
 
 // envInt is the integer in environment variable name, def when unset.

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,9 +157,9 @@ func BenchmarkSnapshot(b *testing.B) {
 		rs = append(rs, r)
 	}
 
-	med := medianSnapshot(rs)
-	peakL := maxOfSnapshot(rs, func(r snapshotRound) int64 { return r.large.PeakRSS })
-	peakS := maxOfSnapshot(rs, func(r snapshotRound) int64 { return r.small.PeakRSS })
+	med := medianBy(rs, snapshotRound.ratio)
+	peakL := maxOf(rs, func(r snapshotRound) int64 { return r.large.PeakRSS })
+	peakS := maxOf(rs, func(r snapshotRound) int64 { return r.small.PeakRSS })
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(med.selects.Rate(), "select_rows/s")
 	b.ReportMetric(med.limit.Rate(), "redis_limit_rows/s")
@@ -317,21 +315,6 @@ func runSnapshot(b *testing.B, rg *rig, bin, kind string, round int, t snapshotT
 	})
 }
 
-// medianSnapshot returns the round whose ratio is the median.
-func medianSnapshot(rs []snapshotRound) snapshotRound {
-	sorted := slices.Clone(rs)
-	slices.SortFunc(sorted, func(a, b snapshotRound) int { return cmp.Compare(a.ratio(), b.ratio()) })
-	return sorted[len(sorted)/2]
-}
-
-func maxOfSnapshot(rs []snapshotRound, f func(snapshotRound) int64) int64 {
-	var m int64
-	for _, r := range rs {
-		m = max(m, f(r))
-	}
-	return m
-}
-
 // snapshotSummary is the plain-text report of a BenchmarkSnapshot run.
 type snapshotSummary struct {
 	large, small    snapshotTable
@@ -353,7 +336,7 @@ var snapshotLabels = map[string]string{
 func (s snapshotSummary) String() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	med := medianSnapshot(s.rounds)
+	med := medianBy(s.rounds, snapshotRound.ratio)
 	base := med.baseline()
 	p("")
 	p("=== DataIngest snapshot benchmark: snapshotMode initial, one MYSQL_CDC task, MariaDB table -> Redis stream ===")
@@ -389,8 +372,8 @@ func (s snapshotSummary) String() string {
 		p("  %-7d rows %17.1f %6.1f %6.1f %6.1f %6.1f %12.1f %13.1f", r.Events, mib(r.IdleRSS),
 			mib(r.RSSAt[0]), mib(r.RSSAt[1]), mib(r.RSSAt[2]), mib(r.RSSAt[3]), mib(r.MaxRSS), mib(r.PeakRSS))
 	}
-	peakL := maxOfSnapshot(s.rounds, func(r snapshotRound) int64 { return r.large.PeakRSS })
-	peakS := maxOfSnapshot(s.rounds, func(r snapshotRound) int64 { return r.small.PeakRSS })
+	peakL := maxOf(s.rounds, func(r snapshotRound) int64 { return r.large.PeakRSS })
+	peakS := maxOf(s.rounds, func(r snapshotRound) int64 { return r.small.PeakRSS })
 	flat := float64(peakL) / float64(peakS)
 	p("")
 	p("aims (median round; peak RSS: the largest of all rounds):")
