@@ -101,34 +101,31 @@ func (m *manifests) add(doc []byte) error {
 	if err := json.Unmarshal(js, &head); err != nil {
 		return err
 	}
-	strict := func(v any) error {
-		d := json.NewDecoder(bytes.NewReader(js))
-		d.DisallowUnknownFields()
-		return d.Decode(v)
-	}
 	switch head.APIVersion + " " + head.Kind {
 	case "v1 Secret":
-		var o corev1.Secret
-		err, m.secrets = strict(&o), append(m.secrets, &o)
+		return decodeStrict(js, &m.secrets)
 	case "apps/v1 Deployment":
-		var o appsv1.Deployment
-		err, m.deployments = strict(&o), append(m.deployments, &o)
+		return decodeStrict(js, &m.deployments)
 	case "apps/v1 StatefulSet":
-		var o appsv1.StatefulSet
-		err, m.statefuls = strict(&o), append(m.statefuls, &o)
+		return decodeStrict(js, &m.statefuls)
 	case "v1 Service":
-		var o corev1.Service
-		err, m.services = strict(&o), append(m.services, &o)
+		return decodeStrict(js, &m.services)
 	case "policy/v1 PodDisruptionBudget":
-		var o policyv1.PodDisruptionBudget
-		err, m.pdbs = strict(&o), append(m.pdbs, &o)
+		return decodeStrict(js, &m.pdbs)
 	case "monitoring.coreos.com/v1 ServiceMonitor":
-		var o monitoringv1.ServiceMonitor
-		err, m.monitors = strict(&o), append(m.monitors, &o)
-	default:
-		return fmt.Errorf("a %s %s, which the test does not know", head.APIVersion, head.Kind)
+		return decodeStrict(js, &m.monitors)
 	}
-	return err
+	return fmt.Errorf("a %s %s, which the test does not know", head.APIVersion, head.Kind)
+}
+
+// decodeStrict decodes js into a new T, failing on unknown fields, and
+// appends it to list.
+func decodeStrict[T any](js []byte, list *[]*T) error {
+	d := json.NewDecoder(bytes.NewReader(js))
+	d.DisallowUnknownFields()
+	o := new(T)
+	*list = append(*list, o)
+	return d.Decode(o)
 }
 
 // secretValue is key of the named Secret, "" and false when there is none.
