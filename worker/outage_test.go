@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -38,4 +40,46 @@ func TestRedisOutage(t *testing.T) {
 	if st := e.status("dg"); st.Status != StateRunning || st.Node != "n1" {
 		t.Errorf("status after outages: %+v", st)
 	}
+}
+
+// TestDroppedConnectionsWithWritesInFlight writes a backlog as fast as
+// Redis takes it, so that two full batches are always in flight, and cuts
+// every connection of the node twenty times meanwhile: writes in flight
+// lose their replies, some after Redis ran them, some before, and are sent
+// again (by go-redis's retries or the writer's), one behind another. Every
+// event is written once, in order.
+func TestDroppedConnectionsWithWritesInFlight(t *testing.T) {
+	e := newEnv(t)
+	e.startNode("n1")
+	const total = 200_000
+	e.command("cmd", "start", "task", "fast", "config", fmt.Sprintf(`{"taskType":"DATAGEN","datagen":{"rate":1000000,"total":%d}}`, total))
+	e.waitEvents("fast", 1000, 10*time.Second)
+	ctx := context.Background()
+	kills := 0
+	for ; kills < 20; kills++ {
+		n, _ := e.rdb.XLen(ctx, e.st.Keys().TaskEvents("fast")).Result()
+		if n >= total {
+			break
+		}
+		if err := e.rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if kills < 5 {
+		t.Fatalf("the backlog was written after %d connection cuts: too few to test anything", kills)
+	}
+	e.waitEvents("fast", total, 60*time.Second)
+	time.Sleep(500 * time.Millisecond) // nothing more may come
+	seqs := e.seqs("fast")
+	if len(seqs) != total {
+		t.Fatalf("%d entries, want %d", len(seqs), total)
+	}
+	checkGapFree(t, seqs)
+	off, _ := e.st.LoadOffset(ctx, "fast")
+	batches, _ := strconv.Atoi(off["batch"])
+	if batches == 0 || total/batches < 250 {
+		t.Errorf("%d batches for %d events: batches were not full, so no two were in flight", batches, total)
+	}
+	t.Logf("%d connection cuts, %d batches", kills, batches)
 }
