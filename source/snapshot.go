@@ -187,8 +187,8 @@ func (m *MySQL) snapshot(ctx context.Context, ep Endpoint, flavor string, server
 			return nil, nil, err
 		}
 	}
-	em.Snapshotting(true)
-	defer em.Snapshotting(false)
+	em.Snapshotting(true, m.estimateRows(conn, st.Tables))
+	defer em.Snapshotting(false, 0)
 	for ; st.Table < len(st.Tables); st.Table, st.Key = st.Table+1, nil {
 		if err := m.snapshotTable(ctx, conn, ep, flavor, st, pos, em); err != nil {
 			return nil, nil, err
@@ -248,6 +248,34 @@ func (m *MySQL) snapshotTables(conn *client.Conn, ep Endpoint) ([]string, error)
 		}
 	}
 	return out, nil
+}
+
+// estimateRows is the server's estimate of the rows of tables (InnoDB's
+// TABLE_ROWS, which may be off by half, and which MySQL caches for
+// information_schema_stats_expiry), for the snapshot's progress; 0 when
+// it cannot say.
+func (m *MySQL) estimateRows(conn *client.Conn, tables []string) int64 {
+	r, err := conn.Execute(`SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES
+		WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')`)
+	if err != nil {
+		m.cfg.Log.Debug().Err(err).Msg("estimating the snapshot's rows")
+		return 0
+	}
+	defer r.Close()
+	want := make(map[string]bool, len(tables))
+	for _, t := range tables {
+		want[t] = true
+	}
+	var n int64
+	for i := 0; i < r.RowNumber(); i++ {
+		db, _ := r.GetString(i, 0)
+		t, _ := r.GetString(i, 1)
+		if want[db+"."+t] {
+			rows, _ := r.GetInt(i, 2)
+			n += rows
+		}
+	}
+	return n
 }
 
 // snapshotTable reads one table from the cursor, a chunk at a time. The

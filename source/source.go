@@ -125,8 +125,9 @@ type Emitter interface {
 	// tables' rows, a heartbeat); sourceTsMs is the source's clock then.
 	Advance(after Checkpoint, sourceTsMs int64)
 	// Snapshotting tells the writer whether the source is in a snapshot,
-	// for the task's state.
-	Snapshotting(on bool)
+	// for the task's state, and how many rows the whole snapshot is
+	// expected to read (the server's estimate; 0 when unknown).
+	Snapshotting(on bool, estimatedRows int64)
 }
 
 // SchemaRecord is one record of a task's schema history: the table it is

@@ -122,7 +122,7 @@ func (c *collect) EmitGroup(ctx context.Context, chs []*events.Change, _ []Schem
 	return nil
 }
 func (c *collect) Advance(Checkpoint, int64) {}
-func (c *collect) Snapshotting(bool)         {}
+func (c *collect) Snapshotting(bool, int64)  {}
 
 func TestDatagenResumesAfterCheckpoint(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())

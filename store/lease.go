@@ -16,6 +16,10 @@ type Lease struct {
 	Node  string
 	Token int64
 	Value string
+	// PrevNode and PrevState are the node and state the task's status
+	// named when this lease was taken: who ran the task before, and how it
+	// left it.
+	PrevNode, PrevState string
 }
 
 // LockOwner returns the node id in a lock value "NODE TOKEN".
@@ -34,8 +38,9 @@ func LockOwner(value string) string {
 // ARGV[1] node id
 // ARGV[2] lock TTL, ms
 // ARGV[3] now, ms since the epoch
-// Returns {1, value, repairs} when acquired, {0, current value, repairs}
-// when held. It repairs what would keep the task from ever running again:
+// Returns {1, value, repairs, previous node, previous state} when acquired
+// (the status's node and state before), {0, current value, repairs} when
+// held. It repairs what would keep the task from ever running again:
 // a lock of another type (no holder can have written it) is deleted, a lock
 // without a TTL (no holder can have set it either) gets one, so that it
 // expires like any lease; a status of another type is rebuilt and a fencing
@@ -56,8 +61,9 @@ local token = redis.call('HINCRBY', KEYS[2], 'fence', 1)
 local val = ARGV[1] .. ' ' .. token
 redis.call('SET', KEYS[1], val, 'PX', ARGV[2])
 redis.call('SET', KEYS[3], ARGV[1])
+local prev = redis.call('HMGET', KEYS[2], 'node', 'state')
 redis.call('HSET', KEYS[2], 'node', ARGV[1], 'state', 'PENDING', 'error', '', 'updated_at', ARGV[3])
-return {1, val, table.concat(repairs, ',')}
+return {1, val, table.concat(repairs, ','), prev[1] or '', prev[2] or ''}
 `)
 
 // AcquireLease takes the lock of task for node with ttl. When another holder
@@ -77,7 +83,11 @@ func (s *Store) AcquireLease(ctx context.Context, task, node string, ttl time.Du
 	}
 	var token int64
 	fmt.Sscan(val[strings.LastIndexByte(val, ' ')+1:], &token)
-	return Lease{Task: task, Node: node, Token: token, Value: val}, "", true, nil
+	l = Lease{Task: task, Node: node, Token: token, Value: val}
+	if len(res) >= 5 {
+		l.PrevNode, l.PrevState = toString(res[3]), toString(res[4])
+	}
+	return l, "", true, nil
 }
 
 // Desired is what operators asked of a task, as stored with its config.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Eviction is what Redis says of its memory limit and eviction policy.
@@ -13,6 +15,9 @@ type Eviction struct {
 	Policy    string // maxmemory-policy, e.g. noeviction, allkeys-lru
 	MaxBytes  int64  // maxmemory, 0 = no limit
 	UsedBytes int64  // used_memory
+	// EvictedKeys is INFO stats' evicted_keys, the keys Redis has evicted
+	// since it started; read by RedisMemory only.
+	EvictedKeys int64
 }
 
 // Full reports whether Redis is at its memory limit: under noeviction it
@@ -52,6 +57,37 @@ func (s *Store) EvictionPolicy(ctx context.Context) (Eviction, error) {
 		return Eviction{}, fmt.Errorf("reading INFO memory: %w", err)
 	}
 	return parseEviction(info), nil
+}
+
+// RedisMemory is EvictionPolicy with the keys Redis has evicted so far
+// (INFO stats), for the node's metrics.
+func (s *Store) RedisMemory(ctx context.Context) (Eviction, error) {
+	var mem, stats *redis.StringCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		mem, stats = p.Info(ctx, "memory"), p.Info(ctx, "stats")
+		return nil
+	}); err != nil {
+		return Eviction{}, fmt.Errorf("reading INFO memory and stats: %w", err)
+	}
+	e := parseEviction(mem.Val())
+	e.EvictedKeys = infoInt(stats.Val(), "evicted_keys")
+	return e, nil
+}
+
+// infoInt is the largest value of field in an INFO reply (a Cluster's
+// nodes each give theirs), 0 when absent.
+func infoInt(info, field string) int64 {
+	var n int64
+	for line := range strings.Lines(info) {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || k != field {
+			continue
+		}
+		if x, err := strconv.ParseInt(v, 10, 64); err == nil && x > n {
+			n = x
+		}
+	}
+	return n
 }
 
 func parseEviction(info string) Eviction {

@@ -161,6 +161,23 @@ func (s *Store) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	return out, nil
 }
 
+// LastHeartbeat returns when node last beat (ms since the epoch, 0 when
+// P:cluster:nodes does not know it) and whether its heartbeat key is
+// still there.
+func (s *Store) LastHeartbeat(ctx context.Context, node string) (ms int64, alive bool, err error) {
+	var score *redis.FloatCmd
+	var exists *redis.IntCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		score = p.ZScore(ctx, s.keys.ClusterNodes(), node)
+		exists = p.Exists(ctx, s.keys.NodeHeartbeat(node))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, false, fmt.Errorf("reading the heartbeat of %s: %w", node, err)
+	}
+	return int64(score.Val()), exists.Val() == 1, nil
+}
+
 // TaskInfo is a task as the CLI and the HTTP API show it.
 type TaskInfo struct {
 	TaskID    string `json:"taskId"`

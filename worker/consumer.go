@@ -263,7 +263,10 @@ func (c *Consumer) pending(ctx context.Context) error {
 }
 
 // Adopt applies entries this node reclaimed from dead nodes.
-func (c *Consumer) Adopt(ctx context.Context, cmds []store.Command) { c.Apply(ctx, cmds, reclaimed) }
+func (c *Consumer) Adopt(ctx context.Context, cmds []store.Command) {
+	c.m.reclaimed.Add(float64(len(cmds)))
+	c.Apply(ctx, cmds, reclaimed)
+}
 
 // Apply carries out commands in order, one at a time across callers.
 func (c *Consumer) Apply(ctx context.Context, cmds []store.Command, from origin) {
@@ -320,6 +323,7 @@ func (c *Consumer) apply(ctx context.Context, cmd store.Command, from origin) {
 		// rejected, naming the key.
 		result = "deadletter"
 		log.Warn().Err(err).Msg("command rejected")
+		c.m.deadLetters.WithLabelValues(reasonOf(err)).Inc()
 		cmd.Fields = task.RedactCommand(cmd.Fields)
 		if err := c.store.DeadLetter(ctx, c.cfg.NodeID, cmd, err); err != nil {
 			log.Error().Err(err).Msg("dead-lettering command")
@@ -349,13 +353,41 @@ func (c *Consumer) ack(ctx context.Context, id string) error {
 // errRejected marks a command that is malformed or names an unknown task.
 var errRejected = errors.New("rejected")
 
-func reject(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errRejected, fmt.Sprintf(format, args...))
+// Why commands are dead-lettered: the reason label of
+// dataingest_dead_letters_total.
+const (
+	reasonBadCommand  = "bad_command"  // no or an unknown cmd
+	reasonBadTaskID   = "bad_task_id"  // a task id the contract does not allow
+	reasonBadConfig   = "bad_config"   // a config that does not parse, validate or seal
+	reasonUnknownTask = "unknown_task" // a command for a task with no stored config
+	reasonDamagedKey  = "damaged_key"  // a key of the task holds another type
+)
+
+var deadLetterReasons = []string{reasonBadCommand, reasonBadTaskID, reasonBadConfig, reasonUnknownTask, reasonDamagedKey}
+
+// rejection is an errRejected with its reason.
+type rejection struct {
+	reason, msg string
+}
+
+func (r *rejection) Error() string        { return errRejected.Error() + ": " + r.msg }
+func (r *rejection) Is(target error) bool { return target == errRejected }
+
+func reject(reason, format string, args ...any) error {
+	return &rejection{reason: reason, msg: fmt.Sprintf(format, args...)}
+}
+
+// reasonOf is the dead letter reason of err, a rejection or a damaged key.
+func reasonOf(err error) string {
+	if r, ok := errors.AsType[*rejection](err); ok {
+		return r.reason
+	}
+	return reasonDamagedKey
 }
 
 func (c *Consumer) dispatch(ctx context.Context, cmd store.Command, name, id string, from origin, log zerolog.Logger) error {
 	if err := task.ValidID(id); err != nil {
-		return reject("%v", err)
+		return reject(reasonBadTaskID, "%v", err)
 	}
 	switch name {
 	case "start", "restart":
@@ -377,9 +409,9 @@ func (c *Consumer) dispatch(ctx context.Context, cmd store.Command, name, id str
 	case "failover":
 		return c.failover(ctx, cmd, id, log)
 	case "":
-		return reject("missing field cmd (want start, stop, restart, failover or delete)")
+		return reject(reasonBadCommand, "missing field cmd (want start, stop, restart, failover or delete)")
 	default:
-		return reject("unknown cmd %q (want start, stop, restart, failover or delete)", truncate(name, 32))
+		return reject(reasonBadCommand, "unknown cmd %q (want start, stop, restart, failover or delete)", truncate(name, 32))
 	}
 }
 
@@ -397,27 +429,27 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 	if raw, ok := cmd.Fields["config"]; ok && raw != "" {
 		cfg, err := task.Parse([]byte(raw))
 		if err != nil {
-			return reject("config of task %s: %v", id, err)
+			return reject(reasonBadConfig, "config of task %s: %v", id, err)
 		}
 		sc, err := c.cfg.Sealer.Seal(id, cfg)
 		if err != nil {
-			return reject("sealing config of task %s: %v", id, err)
+			return reject(reasonBadConfig, "sealing config of task %s: %v", id, err)
 		}
 		// The digest is of the plain config: a config sealed by the CLI
 		// or the API differs each time it is sealed.
 		plain, err := c.cfg.Sealer.Open(id, sc)
 		if err != nil {
-			return reject("config of task %s: %v", id, err)
+			return reject(reasonBadConfig, "config of task %s: %v", id, err)
 		}
 		b, err := json.Marshal(sc)
 		if err != nil {
-			return reject("encoding config of task %s: %v", id, err)
+			return reject(reasonBadConfig, "encoding config of task %s: %v", id, err)
 		}
 		sealed, digest, name, typ = string(b), c.cfg.Sealer.Digest(plain), cfg.TaskName, string(cfg.TaskType)
 	}
 	changed, gen, err := c.store.PutConfig(ctx, cmd.ID, id, sealed, digest, name, typ, restart)
 	if errors.Is(err, store.ErrNoConfig) {
-		return reject("%v", err)
+		return reject(reasonUnknownTask, "%v", err)
 	}
 	if errors.Is(err, store.ErrStaleCommand) {
 		log.Info().Err(err).Msg("start applied already, or older than a command applied already: only the stored state counts")
@@ -549,7 +581,7 @@ func lockOf(value, self string) (lockFact, string) {
 func (c *Consumer) setDesired(ctx context.Context, cmd store.Command, id, desired, state string, log zerolog.Logger) error {
 	err := c.store.SetDesired(ctx, cmd.ID, id, desired, false)
 	if errors.Is(err, store.ErrUnknownTask) {
-		return reject("%v", err)
+		return reject(reasonUnknownTask, "%v", err)
 	}
 	if errors.Is(err, store.ErrStaleCommand) {
 		log.Info().Msg(cmd.Fields["cmd"] + " older than a command applied already: ignored")
@@ -582,7 +614,7 @@ func (c *Consumer) setDesired(ctx context.Context, cmd store.Command, id, desire
 func (c *Consumer) failover(ctx context.Context, cmd store.Command, id string, log zerolog.Logger) error {
 	err := c.store.RequestHandoff(ctx, id)
 	if errors.Is(err, store.ErrUnknownTask) {
-		return reject("%v", err)
+		return reject(reasonUnknownTask, "%v", err)
 	}
 	if err != nil {
 		return err

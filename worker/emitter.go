@@ -46,10 +46,11 @@ type pendingBatch struct {
 	tsMs     int64 // source time of the newest change or heartbeat
 	dirty    bool  // cp changed since the last take
 	snapshot bool
+	snapRows int64 // rows of the snapshot written once b is (its last r event's), 0 when b has none
 }
 
 func (b *pendingBatch) reset() {
-	b.spans, b.buf, b.dirty = b.spans[:0], b.buf[:0], false
+	b.spans, b.buf, b.dirty, b.snapRows = b.spans[:0], b.buf[:0], false, 0
 }
 
 // emitter is the hand-over point between a task's source goroutine, which
@@ -77,6 +78,7 @@ type emitter struct {
 	table    string        // last db.table, to avoid building the string per row
 	tableDB  string
 	tableNm  string
+	snapEst  int64 // rows the snapshot is expected to read (Snapshotting)
 }
 
 func newEmitter(codec events.Codec, maxEntries int, from source.Checkpoint) *emitter {
@@ -145,6 +147,9 @@ func (e *emitter) Emit(ctx context.Context, ch *events.Change, after source.Chec
 	}
 	b.spans = append(b.spans, span{op: string(ch.Op), table: e.tableName(ch), start: start, end: len(b.buf)})
 	b.cp, b.tsMs, b.dirty = after, commitMs(ch), true
+	if ch.Op == events.OpSnapshot {
+		b.snapRows = ch.Tx.Seq + 1 // a snapshot numbers its rows from 0 (source/snapshot.go)
+	}
 	signal(e.ready)
 	if e.isFull(b) {
 		signal(e.full)
@@ -235,10 +240,20 @@ func (e *emitter) wrote(lagMs int64) {
 }
 
 // Snapshotting implements source.Emitter.
-func (e *emitter) Snapshotting(on bool) {
+func (e *emitter) Snapshotting(on bool, estimatedRows int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.cur.snapshot = on
+	if on {
+		e.snapEst = estimatedRows
+	}
+}
+
+// snapshotEstimate is the estimate of the last Snapshotting(true).
+func (e *emitter) snapshotEstimate() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.snapEst
 }
 
 // take waits for a batch with something to write and returns it; the

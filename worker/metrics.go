@@ -17,6 +17,18 @@ type Metrics struct {
 	batchEntries  prometheus.Histogram
 	commitToWrite *prometheus.HistogramVec
 	leaseLosses   prometheus.Counter
+
+	snapshotRows     *prometheus.GaugeVec
+	snapshotEstimate *prometheus.GaugeVec
+	backpressure     *prometheus.CounterVec
+	sourceReconnects *prometheus.CounterVec
+	sourceErrors     *prometheus.CounterVec
+	reclaimed        prometheus.Counter
+	failoverSeconds  prometheus.Histogram
+	balanceMoves     prometheus.Counter
+	deadLetters      *prometheus.CounterVec
+	redisSeconds     *prometheus.HistogramVec
+	redisErrors      *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg; running
@@ -70,10 +82,72 @@ func NewMetrics(reg prometheus.Registerer, running func() float64) *Metrics {
 			Namespace: "dataingest", Name: "lease_losses_total",
 			Help: "Task sessions that ended because this node lost the task's lock (another node took it, or it could not renew in time).",
 		}),
+		snapshotRows: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "dataingest", Name: "snapshot_rows_read",
+			Help: "Rows the task's current snapshot has written so far (across sessions and failovers).",
+		}, []string{"task"}),
+		snapshotEstimate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "dataingest", Name: "snapshot_rows_estimated",
+			Help: "Rows the task's current snapshot is expected to read: the server's estimate (information_schema TABLE_ROWS) when its last session began.",
+		}, []string{"task"}),
+		backpressure: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "dataingest", Name: "backpressure_seconds_total",
+			Help: "Time the task spent paused (state BACKPRESSURE) because its output stream held outputMaxLen unread entries.",
+		}, []string{"task"}),
+		sourceReconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "dataingest", Name: "source_reconnects_total",
+			Help: "Task sessions begun again after an interrupted one: each connects to the source anew.",
+		}, []string{"task"}),
+		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "dataingest", Name: "source_errors_total",
+			Help: "Task sessions ended by an error of the source (connection lost, server gone, a change it cannot decode), by whether it is retried.",
+		}, []string{"task", "kind"}),
+		reclaimed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "dataingest", Name: "reclaimed_entries_total",
+			Help: "Start entries this node claimed (XAUTOCLAIM) from dead or unresponsive nodes.",
+		}),
+		failoverSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "dataingest", Name: "failover_seconds",
+			Help:    "For each task this node took over from a dead node: time from that node's last heartbeat to the task's runner starting here.",
+			Buckets: []float64{1, 2, 5, 10, 15, 30, 45, 60, 90, 120, 180, 300, 600},
+		}),
+		balanceMoves: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "dataingest", Name: "balance_moves_total",
+			Help: "Tasks this node handed to another node for balance.",
+		}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "dataingest", Name: "dead_letters_total",
+			Help: "Commands this node rejected to the dead letter stream, by reason.",
+		}, []string{"reason"}),
+		redisSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "dataingest", Name: "redis_command_seconds",
+			Help:    "Redis round trips of this node, by command (a pipeline as \"pipeline\"; XREADGROUP includes its BLOCK wait).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}, []string{"cmd"}),
+		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "dataingest", Name: "redis_errors_total",
+			Help: "Redis commands that failed (connection errors, timeouts, error replies; not nil replies), by command.",
+		}, []string{"cmd"}),
 	}
 	reg.MustRegister(m.events, m.lagSeconds, m.batches, m.writeSeconds, m.leaseRenewals, m.commands, m.tasksRunning,
-		m.bytes, m.batchEntries, m.commitToWrite, m.leaseLosses)
+		m.bytes, m.batchEntries, m.commitToWrite, m.leaseLosses,
+		m.snapshotRows, m.snapshotEstimate, m.backpressure, m.sourceReconnects, m.sourceErrors, m.reclaimed,
+		m.failoverSeconds, m.balanceMoves, m.deadLetters, m.redisSeconds, m.redisErrors)
+	for _, r := range deadLetterReasons {
+		m.deadLetters.WithLabelValues(r) // present at 0, so that increase() sees the first one
+	}
 	return m
+}
+
+// begin makes a task's counters present at zero when a runner starts, so
+// that increase() and rate() see their first step.
+func (m *Metrics) begin(task string) {
+	m.events.WithLabelValues(task)
+	m.bytes.WithLabelValues(task)
+	m.backpressure.WithLabelValues(task)
+	m.sourceReconnects.WithLabelValues(task)
+	m.sourceErrors.WithLabelValues(task, "retried")
+	m.sourceErrors.WithLabelValues(task, "permanent")
 }
 
 // forget drops the series of a task this node no longer runs whose last
@@ -81,4 +155,6 @@ func NewMetrics(reg prometheus.Registerer, running func() float64) *Metrics {
 func (m *Metrics) forget(task string) {
 	m.lagSeconds.DeleteLabelValues(task)
 	m.commitToWrite.DeleteLabelValues(task)
+	m.snapshotRows.DeleteLabelValues(task)
+	m.snapshotEstimate.DeleteLabelValues(task)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -131,11 +132,17 @@ func (r *runner) run(ctx context.Context) {
 	go func() { defer keeper.Done(); r.keepLease(lctx) }()
 	defer keeper.Wait() // before done closes
 	defer lcancel()
+	r.t.metrics.begin(r.id)
+	r.tookOver(ctx)
 
 	delay := newBackoff(time.Second, 30*time.Second)
+	sessions := 0
 	for {
 		cause := r.takeCause()
 		if cause == nil {
+			if sessions++; sessions > 1 {
+				r.t.metrics.sourceReconnects.WithLabelValues(r.id).Inc()
+			}
 			cause = r.session(ctx)
 		}
 		if ctx.Err() != nil {
@@ -174,10 +181,16 @@ func (r *runner) run(ctx context.Context) {
 			r.outcome = outcomeMoved
 			return
 		case source.IsPermanent(cause):
+			if errors.Is(cause, errSource) {
+				r.t.metrics.sourceErrors.WithLabelValues(r.id, "permanent").Inc()
+			}
 			r.log.Error().Err(cause).Msg("task failed")
 			r.finish(ctx, StateFailed, cause.Error(), "")
 			r.outcome = outcomeFailed
 			return
+		}
+		if errors.Is(cause, errSource) {
+			r.t.metrics.sourceErrors.WithLabelValues(r.id, "retried").Inc()
 		}
 		wait := delay.next()
 		r.log.Warn().Err(cause).Dur("retry_in", wait).Msg("task interrupted; retrying")
@@ -189,6 +202,37 @@ func (r *runner) run(ctx context.Context) {
 		}
 	}
 }
+
+// activeStates are the states of a task that has, or should have, a
+// runner: a new lease after one of them is a task taken over.
+var activeStates = []string{StatePending, StateSnapshotting, StateRunning, StateBackpressure, StateRetrying}
+
+// tookOver observes, when this runner takes over a task from a node that
+// is gone (killed, paused, cut off, or stopped and handing over), how long
+// the task was without a runner: from that node's last heartbeat to now.
+func (r *runner) tookOver(ctx context.Context) {
+	prev := r.lease.PrevNode
+	if prev == "" || prev == r.t.cfg.NodeID || !slices.Contains(activeStates, r.lease.PrevState) {
+		return
+	}
+	ms, alive, err := r.t.store.LastHeartbeat(ctx, prev)
+	if err != nil || alive || ms == 0 {
+		return // a move from a live node, or one forgotten: no failover to time
+	}
+	took := time.Since(time.UnixMilli(ms))
+	r.t.metrics.failoverSeconds.Observe(took.Seconds())
+	r.log.Info().Str("from", prev).Dur("without_runner", took).Msg("took over the task of a node that is gone")
+}
+
+// errSource marks the errors of a session's source.
+var errSource = errors.New("source")
+
+// sourceError is an error of a task's source, marked errSource.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string        { return e.err.Error() }
+func (e *sourceError) Unwrap() error        { return e.err }
+func (e *sourceError) Is(target error) bool { return target == errSource }
 
 // finish releases the lease with a final state and acknowledges the start
 // entry. With requireDesired set it reports false, keeping the lease, when
@@ -415,7 +459,7 @@ func (r *runner) session(ctx context.Context) error {
 		if err == nil {
 			err = errors.New("source ended")
 		}
-		cancel(err)
+		cancel(&sourceError{err})
 	}()
 	go func() {
 		defer wg.Done()
@@ -551,6 +595,10 @@ func (r *runner) wrote(em *emitter, f *flight) {
 	if entries > 0 {
 		m.commitToWrite.WithLabelValues(r.id).Observe(float64(f.lag) / 1000)
 	}
+	if f.b.snapRows > 0 {
+		m.snapshotRows.WithLabelValues(r.id).Set(float64(f.b.snapRows))
+		m.snapshotEstimate.WithLabelValues(r.id).Set(float64(max(em.snapshotEstimate(), f.b.snapRows)))
+	}
 	em.wrote(f.lag)
 	em.recycle(f.b)
 	f.b = nil
@@ -561,7 +609,12 @@ func (r *runner) wrote(em *emitter, f *flight) {
 func (r *runner) writeOne(ctx context.Context, em *emitter, ow *store.OutputWriter, f *flight) error {
 	delay := newBackoff(50*time.Millisecond, 5*time.Second)
 	failures := 0
-	blocked := false
+	var blocked time.Time // when the task last paused for a full output, zero when it did not
+	defer func() {
+		if !blocked.IsZero() {
+			r.t.metrics.backpressure.WithLabelValues(r.id).Add(time.Since(blocked).Seconds())
+		}
+	}()
 	for {
 		f.at = time.Now()
 		_, err := ow.Write(ctx, &f.sb)
@@ -588,11 +641,14 @@ func (r *runner) writeOne(ctx context.Context, em *emitter, ow *store.OutputWrit
 				return context.Cause(ctx)
 			}
 		case errors.Is(err, store.ErrBackpressure):
-			if !blocked {
-				blocked = true
+			if blocked.IsZero() {
 				r.log.Warn().Err(err).Msg("output stream full: pausing")
 				r.setStatus(ctx, "state", StateBackpressure, "error", err.Error())
+			} else {
+				// Counted as it goes, so that a long pause shows.
+				r.t.metrics.backpressure.WithLabelValues(r.id).Add(time.Since(blocked).Seconds())
 			}
+			blocked = time.Now()
 			if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
 				return context.Cause(ctx)
 			}

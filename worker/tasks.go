@@ -275,6 +275,7 @@ func (t *Tasks) Move(targets []string) {
 			break
 		}
 		t.log.Info().Str("task", rs[i].id).Str("to", to).Msg("moving task for balance")
+		t.metrics.balanceMoves.Inc()
 		rs[i].moveTo(to)
 	}
 }
