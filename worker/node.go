@@ -50,6 +50,8 @@ func NewNode(cfg Config, st *store.Store, reg prometheus.Registerer, log zerolog
 	}
 	n := &Node{cfg: cfg, store: st, log: component(log, "node", cfg.NodeID)}
 	m := NewMetrics(reg, func() float64 { return float64(n.tasks.Count()) })
+	m.InstrumentRedis(st.Client())
+	reg.MustRegister(newFleetCollector(st, cfg.NodeID, cfg.HeartbeatInterval, component(log, "metrics", cfg.NodeID)))
 	fleet := scheduler.NewFleet(st, cfg.NodeID, cfg.MaxTasks)
 	n.tasks = NewTasks(cfg, st, fleet, component(log, "tasks", cfg.NodeID), m)
 	n.consumer = NewConsumer(cfg, st, n.tasks, fleet, component(log, "commands", cfg.NodeID), m)
