@@ -96,6 +96,8 @@
   let lastOK = 0; // client time of the last good poll, 0: none since the data was cleared
   let failures = 0; // polls failed in a row
   let drawnAt = 0; // client time the charts were last drawn for
+  let clockOffset = 0; // the node's clock minus the browser's, as of the last good poll
+  let lastNodes = []; // the nodes of the last good poll, for the summary
   const nodeRows = new Map(); // nodeId -> row
   const taskRows = new Map(); // taskId -> row
 
@@ -178,6 +180,7 @@
     // Ages are measured on the node's clock (its Date header, which counts
     // whole seconds: +0.5 s), not the browser's, which may be off.
     const serverNow = Number.isFinite(nodes.date) ? nodes.date + 500 : now;
+    clockOffset = serverNow - now;
     lastOK = now;
     failures = 0;
     $('stale').hidden = true;
@@ -186,15 +189,15 @@
     const main = $('data');
     main.hidden = false;
     main.classList.remove('stale');
-    sync($('nodes').tBodies[0], nodeRows, nodes.data, (n) => str(n.nodeId), createNodeRow, (row, n) =>
-      updateNodeRow(row, n, serverNow),
-    );
+    sync($('nodes').tBodies[0], nodeRows, nodes.data, (n) => str(n.nodeId), createNodeRow, updateNodeRow);
+    drawAges(serverNow);
     sync($('tasks').tBodies[0], taskRows, tasks.data, (t) => str(t.taskId), createTaskRow, (row, t) =>
       updateTaskRow(row, t, now),
     );
     drawnAt = now;
     applyFilter(); // draws the charts of the rows shown
-    renderSummary(nodes.data);
+    lastNodes = nodes.data;
+    renderSummary(false);
     setText($('updated'), 'updated ' + clock(now));
   }
 
@@ -227,11 +230,13 @@
     }
   }
 
-  // cells appends one td per name to tr, each of class c-NAME.
-  function cells(tr, names) {
+  // cells appends one td per name to tr, each of class c-NAME; role
+  // (when given) names the cells' ARIA role, for a table not laid out as one.
+  function cells(tr, names, role) {
     const c = {};
     for (const name of names) {
       c[name] = el('td', 'c-' + name);
+      if (role) c[name].setAttribute('role', role);
       tr.appendChild(c[name]);
     }
     return c;
@@ -248,25 +253,36 @@
     return { tr, c, alive };
   }
 
-  function updateNodeRow(row, n, serverNow) {
+  function updateNodeRow(row, n) {
     const c = row.c;
     setText(c.address, str(n.address));
-    const alive = n.alive === true;
-    setText(row.alive, alive ? 'alive' : 'dead');
-    row.alive.className = 'state ' + (alive ? 'st-ok' : 'st-bad');
+    row.isAlive = n.alive === true;
+    setText(row.alive, row.isAlive ? 'alive' : 'dead');
+    row.alive.className = 'state ' + (row.isAlive ? 'st-ok' : 'st-bad');
     setText(c.tasks, String(Array.isArray(n.tasks) ? n.tasks.length : 0));
     setText(c.version, str(n.version));
-    setText(c.up, alive && n.startedAt > 0 ? age(serverNow - n.startedAt) : '—');
-    setText(c.age, n.lastHeartbeat > 0 ? age(serverNow - n.lastHeartbeat) + ' ago' : '—');
-    c.age.classList.toggle('late', !alive);
-    if (n.lastHeartbeat > 0) setTitle(c.age, new Date(n.lastHeartbeat).toISOString());
+    row.startedAt = Number(n.startedAt) || 0;
+    row.heartbeat = Number(n.lastHeartbeat) || 0;
+    c.age.classList.toggle('late', !row.isAlive);
+    if (row.heartbeat > 0) setTitle(c.age, new Date(row.heartbeat).toISOString());
+  }
+
+  // drawAges shows each node's uptime and heartbeat age at serverNow; while
+  // the page is stale they keep growing, from the last data.
+  function drawAges(serverNow) {
+    for (const row of nodeRows.values()) {
+      setText(row.c.up, row.isAlive && row.startedAt > 0 ? age(serverNow - row.startedAt) : '—');
+      setText(row.c.age, row.heartbeat > 0 ? age(serverNow - row.heartbeat) + ' ago' : '—');
+    }
   }
 
   function createTaskRow(id) {
     const tr = el('tr');
     tr.dataset.task = id;
-    const c = cells(tr, ['id', 'name', 'state', 'node', 'events', 'rate', 'lag', 'pos', 'error']);
+    tr.setAttribute('role', 'row');
+    const c = cells(tr, ['id', 'name', 'state', 'node', 'events', 'rate', 'lag', 'pos', 'error'], 'cell');
     c.id.textContent = id;
+    c.id.title = id; // the column cuts long ids
     c.events.classList.add('num');
     c.lag.classList.add('num');
     const badge = el('span', 'state');
@@ -308,13 +324,16 @@
     row.progress.hidden = progress === '';
     const node = str(t.node);
     setText(c.node, node || '—');
+    setTitle(c.node, node);
     const events = Number(t.events) || 0;
     setText(c.events, events.toLocaleString('en-US'));
     setText(c.lag, IDLE_STATES.has(state) || !(t.lagMs >= 0) ? '—' : duration(t.lagMs));
     const pos = str(t.position);
     setText(c.pos, pos);
     setTitle(c.pos, pos);
-    setText(c.error, str(t.error));
+    const error = str(t.error);
+    setText(c.error, error);
+    setTitle(c.error, error);
     addSample(row, now, events, Number(t.updatedAt));
     row.state = state;
     row.search = [row.tr.dataset.task, name, state, node].join('\n').toLowerCase();
@@ -383,7 +402,10 @@
     setText(row.rateText, rs.length > 0 ? rate(latestRate(row)) + '/s' : '—');
   }
 
-  function renderSummary(nodes) {
+  // renderSummary writes the fleet line from the last good poll; stale, it
+  // claims no throughput.
+  function renderSummary(stale) {
+    const nodes = lastNodes;
     const alive = nodes.filter((n) => n && n.alive === true).length;
     const counts = new Map();
     let total = 0;
@@ -404,11 +426,11 @@
       b.textContent = `${counts.get(s)} ${s}`;
       b.addEventListener('click', () => {
         $('filter').value = s;
-        applyFilter();
+        $('filter').dispatchEvent(new Event('input'));
       });
       parts.push(' ', b);
     }
-    parts.push(` · ${rate(total)} events/s`);
+    parts.push(stale ? ' · events/s unknown (stale)' : ` · ${rate(total)} events/s`);
     sum.replaceChildren(...parts);
   }
 
@@ -441,8 +463,13 @@
     const head = lastOK ? `Stale since ${clock(lastOK)}: showing the data of then; ` : 'No data yet: ';
     setText($('stale'), `${head}${tries} failed (${clock(Date.now())}: ${msg}). Retrying every ${REFRESH_MS / 1000} s.`);
     $('stale').hidden = false;
-    if (lastOK) $('data').classList.add('stale');
-    else setText($('summary'), 'No data.');
+    if (lastOK) {
+      $('data').classList.add('stale');
+      drawAges(Date.now() + clockOffset);
+      renderSummary(true);
+    } else {
+      setText($('summary'), 'No data.');
+    }
   }
 
   // clearData forgets everything shown: after a log out or a refused
@@ -454,6 +481,7 @@
     }
     lastOK = 0;
     failures = 0;
+    lastNodes = [];
     $('data').hidden = true;
     $('stale').hidden = true;
     setText($('updated'), '');
@@ -517,7 +545,15 @@
     showLogin('Logged out.');
   });
 
-  $('filter').addEventListener('input', applyFilter);
+  // The filter is also the URL's fragment, so that a view ("#FAILED") can
+  // be bookmarked or sent; a fragment never reaches the server.
+  const filter = $('filter');
+  if (location.hash.length > 1) filter.value = safe(() => decodeURIComponent(location.hash.slice(1))) || '';
+  filter.addEventListener('input', () => {
+    const v = filter.value.trim();
+    history.replaceState(null, '', v ? '#' + encodeURIComponent(v) : location.pathname + location.search);
+    applyFilter();
+  });
 
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden && $('login').hidden) restart();
