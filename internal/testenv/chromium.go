@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,10 +23,21 @@ const chromiumTimeout = 90 * time.Second
 // lets it, holding it while a request is under way, so timers of a few
 // seconds fire at once and every fetch they start completes) and returns
 // the DOM serialized as HTML: what the page shows once its scripts ran.
-func DumpDOM(t testing.TB, url string, budget time.Duration) string {
+// console holds what the page logged to its console, the browser's own
+// messages included: a script's uncaught exception, a request the page's
+// Content-Security-Policy refused, a failed fetch.
+func DumpDOM(t testing.TB, url string, budget time.Duration) (dom string, console []string) {
 	t.Helper()
-	stdout, _ := runChromium(t, url, budget, "--dump-dom")
-	return stdout
+	stdout, stderr := runChromium(t, url, budget, "--dump-dom")
+	for line := range strings.Lines(stderr) {
+		// [pid:tid:time:INFO:CONSOLE:line] "message", source: url (line)
+		if _, msg, ok := strings.Cut(line, ":CONSOLE:"); ok {
+			if _, msg, ok = strings.Cut(msg, "] "); ok {
+				console = append(console, strings.TrimSpace(msg))
+			}
+		}
+	}
+	return stdout, console
 }
 
 // Screenshot is DumpDOM that saves a PNG of the page, rendered in a window
@@ -51,6 +63,7 @@ func runChromium(t testing.TB, url string, budget time.Duration, args ...string)
 	args = append([]string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--enable-logging=stderr", "--v=0", // the page's console on stderr
 		"--user-data-dir=" + dir, fmt.Sprintf("--virtual-time-budget=%d", budget.Milliseconds()),
 	}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), chromiumTimeout)
