@@ -1,12 +1,12 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -52,10 +52,12 @@ func Screenshot(t testing.TB, url string, budget time.Duration, path string, wid
 }
 
 // runChromium runs one headless chromium on url with its own profile
-// directory and home, and returns its standard output and error. Chromium forks a
-// zygote, renderers and a crash handler; it leads its own process group,
-// which is killed afterwards so that none of them outlives the test, and
-// it dies with the test process (parent-death signal).
+// directory and home, and returns its standard output and error. Chromium
+// forks a zygote, renderers and a crash handler; it leads its own process
+// group, which is killed afterwards so that none of them outlives the test,
+// and it dies with the test process (parent-death signal). Its output goes
+// to files, not pipes: a helper that keeps the descriptors open after
+// chromium exited would otherwise hold Wait until it is killed.
 func runChromium(t testing.TB, url string, budget time.Duration, args ...string) (stdout, stderr string) {
 	t.Helper()
 	path := mustLookBinary(t, "chromium")
@@ -64,25 +66,37 @@ func runChromium(t testing.TB, url string, budget time.Duration, args ...string)
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--enable-logging=stderr", "--v=0", // the page's console on stderr
-		"--user-data-dir=" + dir, fmt.Sprintf("--virtual-time-budget=%d", budget.Milliseconds()),
+		"--user-data-dir=" + filepath.Join(dir, "profile"), fmt.Sprintf("--virtual-time-budget=%d", budget.Milliseconds()),
 	}, args...)
+	outFile, errFile := createFile(t, filepath.Join(dir, "stdout")), createFile(t, filepath.Join(dir, "stderr"))
 	ctx, cancel := context.WithTimeout(context.Background(), chromiumTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, append(args, url)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	cmd.Stdout, cmd.Stderr = outFile, errFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
 	if cmd.Process != nil {
 		if kerr := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); kerr != nil && !errors.Is(kerr, syscall.ESRCH) {
 			t.Errorf("killing what chromium left behind: %v", kerr)
 		}
 	}
+	outFile.Close()
+	errFile.Close()
+	out, _ := os.ReadFile(outFile.Name())
+	errOut, _ := os.ReadFile(errFile.Name())
 	if err != nil {
-		t.Fatalf("chromium on %s: %v (timeout %v)\n%s", url, err, chromiumTimeout, tailLines(errOut.String(), 20))
+		t.Fatalf("chromium on %s: %v (timeout %v)\n%s", url, err, chromiumTimeout, tailLines(string(errOut), 20))
 	}
-	return out.String(), errOut.String()
+	return string(out), string(errOut)
+}
+
+func createFile(t testing.TB, path string) *os.File {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
