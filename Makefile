@@ -3,9 +3,10 @@
 #   make demo    three nodes, a private Redis and MariaDB, a CDC task and its events
 #   make test    go vet, gofmt check, and the whole test suite against real servers
 #
-# Both install redis-server, mariadb-server and mariadb-client, and the C
-# toolchain that `go test -race` needs (gcc, libc6-dev), with apt-get when
-# they are missing (see `deps`).
+# Both install redis-server, mariadb-server and mariadb-client, chromium (the
+# status page's tests run it headless), and the C toolchain that
+# `go test -race` needs (gcc, libc6-dev), with apt-get when they are missing
+# (see `deps`).
 
 # The build stamp shown by the nodes' heartbeats and logs.
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -19,11 +20,13 @@ BIN := bin
 export PATH := $(PATH):/usr/sbin:/sbin:/usr/local/go/bin
 
 # The server binaries the tests and the demo run, each with the Debian
-# package that provides it; and gcc: `go test -race` needs cgo, hence a C
-# compiler (Go's tarball brings none, and without one Go turns cgo off).
+# package that provides it; chromium, in which the status page's tests run
+# the page's script (about 35 s to install with its dependencies); and gcc:
+# `go test -race` needs cgo, hence a C compiler (Go's tarball brings none,
+# and without one Go turns cgo off).
 DEP_BINARIES := redis-server:redis-server mariadbd:mariadb-server \
 	mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-admin:mariadb-client \
-	gcc:gcc
+	chromium:chromium gcc:gcc
 
 # The C library's headers and start files, which cgo needs besides the
 # compiler and which have no binary to look for: `deps` installs this package

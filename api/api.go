@@ -1,8 +1,10 @@
 // Package api serves a node's HTTP API: the Java service's task and node
 // paths (commands are XADDed to the command stream like any producer's, so
 // any node accepts them), health and readiness probes, and Prometheus
-// metrics. With a token configured every path but /healthz and /readyz
-// needs "Authorization: Bearer TOKEN". No response carries a password.
+// metrics, and a status page for people (GET /, see ui.go). With a token
+// configured every path but /healthz, /readyz and the status page's own
+// files (which carry no data) needs "Authorization: Bearer TOKEN". No
+// response carries a password.
 //
 // The server is exposed to clients that may be slow, broken or hostile, so
 // no client can hold a connection or a goroutine for long:
@@ -150,6 +152,7 @@ func New(cfg Config, st *store.Store, gatherer prometheus.Gatherer, log zerolog.
 		s.handle("GET /debug/pprof/symbol", s.auth(http.HandlerFunc(pprof.Symbol)))
 		s.handle("GET /debug/pprof/trace", s.auth(http.HandlerFunc(pprof.Trace)))
 	}
+	s.routeUI()
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serve),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

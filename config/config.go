@@ -113,7 +113,8 @@ type HTTP struct {
 	// derived from the port.
 	Addr string `env:"DATAINGEST_HTTP_ADDR" envDefault:":8080"`
 	// APIToken, when set, is required as "Authorization: Bearer TOKEN" on
-	// every endpoint but /healthz and /readyz (DATAINGEST_API_TOKEN).
+	// every endpoint but /healthz, /readyz and the status page's files,
+	// which carry no data (DATAINGEST_API_TOKEN).
 	APIToken Secret `env:"DATAINGEST_API_TOKEN"`
 	// Pprof serves Go's CPU, heap, block and mutex profiles under
 	// /debug/pprof/ (DATAINGEST_PPROF), and turns on the sampling of

@@ -33,6 +33,10 @@
 // the process unless a goroutine exits while locked to its thread; tests
 // should not start servers from such a goroutine.
 //
+// DumpDOM and Screenshot run Debian's chromium headless on a page, to see
+// what a page's scripts show (the nodes' status page); chromium's helper
+// processes are killed with it.
+//
 // When a required binary is missing the helpers fail the test with a message
 // that says how to install it; they never skip.
 //

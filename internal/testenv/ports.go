@@ -43,6 +43,7 @@ var binaryHint = map[string]string{
 	"mariadb-install-db": "apt-get install mariadb-server",
 	"mariadb":            "apt-get install mariadb-client",
 	"mariadb-admin":      "apt-get install mariadb-client",
+	"chromium":           "apt-get install chromium",
 }
 
 // lookBinary returns the path of the named binary in PATH, or an error that
