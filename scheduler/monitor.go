@@ -109,8 +109,16 @@ func (m *Monitor) reclaim(ctx context.Context) error {
 	return err
 }
 
+// forgetAfter is how many failover timeouts after its last heartbeat a
+// dead node stays in P:cluster:nodes: a node that takes over its tasks
+// (a failover timeout after that heartbeat, plus up to a monitor interval)
+// reads when it last beat to time the failover, and operators see which
+// node died for a while (alive false) in the node list.
+const forgetAfter = 5
+
 // cleanUp removes the consumers of dead nodes once nothing is pending on
-// them, and forgets nodes whose heartbeat expired a failover timeout ago.
+// them, and forgets nodes whose heartbeat expired forgetAfter failover
+// timeouts ago.
 func (m *Monitor) cleanUp(ctx context.Context) error {
 	consumers, err := m.store.Consumers(ctx)
 	if err != nil {
@@ -135,7 +143,7 @@ func (m *Monitor) cleanUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cutoff := time.Now().Add(-m.cfg.FailoverTimeout).UnixMilli()
+	cutoff := time.Now().Add(-forgetAfter * m.cfg.FailoverTimeout).UnixMilli()
 	for _, n := range nodes {
 		if !n.Alive && n.LastHeartbeat < cutoff {
 			if err := m.store.ForgetNode(ctx, n.NodeID); err != nil {
