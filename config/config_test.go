@@ -117,6 +117,11 @@ func TestLoad(t *testing.T) {
 			want:    func(c *Config) { c.SecretKey = testKey },
 		},
 		{
+			name:    "previous secret keys: blanks and empty elements ignored",
+			environ: []string{"DATAINGEST_SECRET_KEY_PREVIOUS= ," + base64.StdEncoding.EncodeToString(testKey2) + ",, "},
+			want:    func(c *Config) { c.SecretKeyPrevious = SecretKeys{testKey2} },
+		},
+		{
 			name:    "node id follows the HTTP port",
 			environ: []string{"DATAINGEST_HTTP_ADDR=0.0.0.0:8181"},
 			want: func(c *Config) {

@@ -171,12 +171,13 @@ func (r *rotation) ctl(env []string, args ...string) (int, string) {
 // TestSecretKeyAndTokenRotation rotates DATAINGEST_SECRET_KEY from key A to
 // key B and DATAINGEST_API_TOKEN from token A to token B under a running
 // two-node fleet, in three rolling updates, while a MYSQL_CDC task streams
-// inserts and another task is stopped:
+// inserts and two others are stopped:
 //
 //  1. A current, B previous (every node can open what B seals, none seals
 //     with it yet); both tokens accepted.
 //  2. B current, A previous: each task's config is sealed under B by the
-//     node that starts its session; `dataingestctl reseal` seals the
+//     node that starts its session; a start of an unchanged config stored
+//     under A is no config change; `dataingestctl reseal` seals the
 //     stopped task's; `reseal --check` passes.
 //  3. B alone: token A is refused.
 //
@@ -202,17 +203,19 @@ func TestSecretKeyAndTokenRotation(t *testing.T) {
 	stepA := []string{"DATAINGEST_SECRET_KEY=" + b64(keyA), "DATAINGEST_API_TOKEN=" + tokA}
 	r.start("n1", stepA...)
 	r.start("n2", stepA...)
-	for _, id := range []string{"live", "idle"} {
+	for _, id := range []string{"live", "idle", "same"} {
 		if _, err := r.st.Publish(ctx, map[string]string{"cmd": "start", "task": id, "config": cdc}); err != nil {
 			t.Fatal(err)
 		}
 		waitForStart(t, r.st, id)
 	}
-	r.st.Publish(ctx, map[string]string{"cmd": "stop", "task": "idle"})
-	waitFor(t, 10*time.Second, "idle stopped", func() bool {
-		ti, _ := r.st.Task(ctx, "idle")
-		return ti.Status == "STOPPED"
-	})
+	for _, id := range []string{"idle", "same"} {
+		r.st.Publish(ctx, map[string]string{"cmd": "stop", "task": id})
+		waitFor(t, 10*time.Second, id+" stopped", func() bool {
+			ti, _ := r.st.Task(ctx, id)
+			return ti.Status == "STOPPED"
+		})
+	}
 	in := startInserter(t, m, "rot.t", 10, 2*time.Millisecond)
 	if !r.opensWith("live", keyA) || !r.opensWith("idle", keyA) {
 		t.Fatal("the configs are not sealed under key A at the start")
@@ -238,10 +241,25 @@ func TestSecretKeyAndTokenRotation(t *testing.T) {
 	if !r.opensWith("idle", keyA) {
 		t.Error("a node resealed the stopped task, which no node reads")
 	}
+	// A start of the same config, stored under A, is no config change:
+	// its generation stays (a running task would not restart).
+	gen := func(id string) string {
+		g, _ := rdb.HGet(ctx, r.st.Keys().TaskConfig(id), "gen").Result()
+		return g
+	}
+	genBefore := gen("same")
+	r.st.Publish(ctx, map[string]string{"cmd": "start", "task": "same", "config": cdc})
+	waitFor(t, 10*time.Second, "same running again under B", func() bool {
+		ti, _ := r.st.Task(ctx, "same")
+		return ti.Status == "RUNNING" && r.opensWith("same", keyB)
+	})
+	if g := gen("same"); g != genBefore {
+		t.Errorf("a start of the unchanged config stored under A changed gen from %q to %q: it counted as a new config", genBefore, g)
+	}
 	if code, out := r.ctl(stepB, "reseal", "--check"); code != 1 || !strings.Contains(out, "1 not") {
 		t.Errorf("reseal --check before reseal: exit %d\n%s", code, out)
 	}
-	if code, out := r.ctl(stepB, "reseal"); code != 0 || !strings.Contains(out, "1 sealed anew, 1 under the current key") {
+	if code, out := r.ctl(stepB, "reseal"); code != 0 || !strings.Contains(out, "1 sealed anew, 2 under the current key") {
 		t.Errorf("reseal: exit %d\n%s", code, out)
 	}
 	if code, out := r.ctl(stepB, "reseal", "--check"); code != 0 {

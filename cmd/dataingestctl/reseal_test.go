@@ -127,8 +127,18 @@ func TestReseal(t *testing.T) {
 		}
 	}
 
+	// Without r4 (which no key opens) but with another config under A:
+	// --check fails on it alone; once resealed, it passes.
 	rdb.Del(ctx, st.Keys().TaskConfig("r4"))
-	if code, out, errOut := reseal(env, "--check"); code != 0 || !strings.Contains(out, "0 sealed anew, 3 under the current key, 0 not") {
+	store1("r6", keyA, cdc)
+	if code, out, errOut := reseal(env, "--check"); code != 1 || !strings.Contains(out, "r6 not sealed under the current key") ||
+		!strings.Contains(errOut, "1 task configs are not sealed under the current DATAINGEST_SECRET_KEY: run dataingestctl reseal") {
+		t.Errorf("reseal --check with r6 under A: exit %d, %s %s; want 1 naming r6", code, out, errOut)
+	}
+	if code, out, errOut := reseal(env); code != 0 || !strings.Contains(out, "1 sealed anew, 3 under the current key, 0 not, 0 cannot") {
+		t.Errorf("reseal of r6: exit %d, %s %s; want 0", code, out, errOut)
+	}
+	if code, out, errOut := reseal(env, "--check"); code != 0 || !strings.Contains(out, "0 sealed anew, 4 under the current key, 0 not") {
 		t.Errorf("reseal --check after: exit %d, %s %s; want 0", code, out, errOut)
 	}
 	if code, _, errOut := reseal(env[:1]); code != 2 || !strings.Contains(errOut, "reseal needs DATAINGEST_SECRET_KEY") {
