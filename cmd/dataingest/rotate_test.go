@@ -256,10 +256,10 @@ func TestSecretKeyAndTokenRotation(t *testing.T) {
 	if g := gen("same"); g != genBefore {
 		t.Errorf("a start of the unchanged config stored under A changed gen from %q to %q: it counted as a new config", genBefore, g)
 	}
-	if code, out := r.ctl(stepB, "reseal", "--check"); code != 1 || !strings.Contains(out, "1 not") {
+	if code, out := r.ctl(stepB, "reseal", "--check"); code != 1 || !strings.Contains(out, "1 not under the current key") {
 		t.Errorf("reseal --check before reseal: exit %d\n%s", code, out)
 	}
-	if code, out := r.ctl(stepB, "reseal"); code != 0 || !strings.Contains(out, "1 sealed anew, 2 under the current key") {
+	if code, out := r.ctl(stepB, "reseal"); code != 0 || !strings.Contains(out, "1 sealed anew, 2 up to date") {
 		t.Errorf("reseal: exit %d\n%s", code, out)
 	}
 	if code, out := r.ctl(stepB, "reseal", "--check"); code != 0 {

@@ -56,7 +56,7 @@ func (c *cli) reseal(ctx context.Context, args []string) error {
 		case err != nil:
 			result, bad = "cannot be opened: "+err.Error(), bad+1
 		case !changed:
-			result, current = "sealed under the current key", current+1
+			result, current = "up to date (sealed under the current key, or no password)", current+1
 		case *check:
 			result, stale = "not sealed under the current key", stale+1
 		default:
@@ -75,16 +75,16 @@ func (c *cli) reseal(ctx context.Context, args []string) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "%d sealed anew, %d under the current key, %d not, %d cannot be opened, on %s\n",
+	fmt.Fprintf(c.out, "%d sealed anew, %d up to date, %d not under the current key, %d cannot be opened, on %s\n",
 		resealed, current, stale, bad, c.target)
 	switch {
 	case bad > 0:
-		return fmt.Errorf("%d task configs cannot be opened with DATAINGEST_SECRET_KEY or DATAINGEST_SECRET_KEY_PREVIOUS: "+
+		return fmt.Errorf("task configs that neither DATAINGEST_SECRET_KEY nor DATAINGEST_SECRET_KEY_PREVIOUS opens: %d; "+
 			"keep the key they were sealed with in DATAINGEST_SECRET_KEY_PREVIOUS, or start those tasks with their config (-f)", bad)
 	case stale > 0 && *check:
-		return fmt.Errorf("%d task configs are not sealed under the current DATAINGEST_SECRET_KEY: run dataingestctl reseal", stale)
+		return fmt.Errorf("task configs not sealed under the current DATAINGEST_SECRET_KEY: %d; run dataingestctl reseal", stale)
 	case stale > 0:
-		return fmt.Errorf("%d task configs changed while reseal ran: run it again", stale)
+		return fmt.Errorf("task configs changed while reseal ran: %d; run it again", stale)
 	}
 	return nil
 }

@@ -76,9 +76,9 @@ func TestReseal(t *testing.T) {
 		return code, regexp.MustCompile(` +`).ReplaceAllString(out, " "), errOut
 	}
 	code, out, errOut := reseal(env, "--check")
-	for _, want := range []string{"r1 not sealed under the current key", "r2 sealed under the current key",
-		"r3 sealed under the current key", "r4 cannot be opened: opening dataSourceConfigs[0].password",
-		"0 sealed anew, 2 under the current key, 1 not, 1 cannot be opened"} {
+	for _, want := range []string{"r1 not sealed under the current key", "r2 up to date",
+		"r3 up to date", "r4 cannot be opened: opening dataSourceConfigs[0].password",
+		"0 sealed anew, 2 up to date, 1 not under the current key, 1 cannot be opened"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("reseal --check: output lacks %q:\n%s", want, out)
 		}
@@ -92,7 +92,7 @@ func TestReseal(t *testing.T) {
 
 	code, out, errOut = reseal(env)
 	if code != 1 || !strings.Contains(out, "r1 sealed anew under the current key") ||
-		!strings.Contains(errOut, "1 task configs cannot be opened with DATAINGEST_SECRET_KEY or DATAINGEST_SECRET_KEY_PREVIOUS") {
+		!strings.Contains(errOut, "task configs that neither DATAINGEST_SECRET_KEY nor DATAINGEST_SECRET_KEY_PREVIOUS opens: 1;") {
 		t.Errorf("reseal: exit %d, %s %s; want 1, r1 sealed anew, r4 reported", code, out, errOut)
 	}
 	if opens("r1", keyA) || !opens("r1", keyB) {
@@ -132,13 +132,13 @@ func TestReseal(t *testing.T) {
 	rdb.Del(ctx, st.Keys().TaskConfig("r4"))
 	store1("r6", keyA, cdc)
 	if code, out, errOut := reseal(env, "--check"); code != 1 || !strings.Contains(out, "r6 not sealed under the current key") ||
-		!strings.Contains(errOut, "1 task configs are not sealed under the current DATAINGEST_SECRET_KEY: run dataingestctl reseal") {
+		!strings.Contains(errOut, "task configs not sealed under the current DATAINGEST_SECRET_KEY: 1; run dataingestctl reseal") {
 		t.Errorf("reseal --check with r6 under A: exit %d, %s %s; want 1 naming r6", code, out, errOut)
 	}
-	if code, out, errOut := reseal(env); code != 0 || !strings.Contains(out, "1 sealed anew, 3 under the current key, 0 not, 0 cannot") {
+	if code, out, errOut := reseal(env); code != 0 || !strings.Contains(out, "1 sealed anew, 3 up to date, 0 not under the current key, 0 cannot") {
 		t.Errorf("reseal of r6: exit %d, %s %s; want 0", code, out, errOut)
 	}
-	if code, out, errOut := reseal(env, "--check"); code != 0 || !strings.Contains(out, "0 sealed anew, 4 under the current key, 0 not") {
+	if code, out, errOut := reseal(env, "--check"); code != 0 || !strings.Contains(out, "0 sealed anew, 4 up to date, 0 not") {
 		t.Errorf("reseal --check after: exit %d, %s %s; want 0", code, out, errOut)
 	}
 	if code, _, errOut := reseal(env[:1]); code != 2 || !strings.Contains(errOut, "reseal needs DATAINGEST_SECRET_KEY") {
