@@ -3,8 +3,9 @@
 // any node accepts them), health and readiness probes, and Prometheus
 // metrics, and a status page for people (GET /, see ui.go). With a token
 // configured every path but /healthz, /readyz and the status page's own
-// files (which carry no data) needs "Authorization: Bearer TOKEN". No
-// response carries a password.
+// files (which carry no data) needs "Authorization: Bearer TOKEN" (or,
+// while tokens are rotated, the previous token). No response carries a
+// password.
 //
 // The server is exposed to clients that may be slow, broken or hostile, so
 // no client can hold a connection or a goroutine for long:
@@ -50,6 +51,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,6 +90,11 @@ const maxRequestID = 128
 type Config struct {
 	Addr  string
 	Token string // empty: no authentication
+	// PreviousToken is accepted as well as Token while clients move from
+	// one token to the next (DATAINGEST_API_TOKEN_PREVIOUS); ignored
+	// without Token. Each request that uses it is counted, and logged at
+	// most once a minute, so an operator sees who still sends it.
+	PreviousToken string
 	// Sealer seals the passwords of task configs before they are queued
 	// (nil or keyless: they are queued as given).
 	Sealer *task.Sealer
@@ -127,6 +134,9 @@ type Server struct {
 	mux   *http.ServeMux
 	srv   *http.Server
 	ln    net.Listener
+
+	previousUses   atomic.Int64 // requests authenticated with PreviousToken
+	previousLogged atomic.Int64 // when the last of them was logged, ns since the epoch
 }
 
 // New returns the server; gatherer serves /metrics.
@@ -209,20 +219,50 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
+// auth lets a request through to h when it carries the token, or the
+// previous token while one is configured; otherwise it answers 401.
 func (s *Server) auth(h http.Handler) http.Handler {
 	if s.cfg.Token == "" {
 		return h
 	}
 	want := []byte("Bearer " + s.cfg.Token)
+	var previous []byte
+	if s.cfg.PreviousToken != "" {
+		previous = []byte("Bearer " + s.cfg.PreviousToken)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		current := subtle.ConstantTimeCompare(got, want) == 1
+		old := previous != nil && subtle.ConstantTimeCompare(got, previous) == 1
+		if !current && !old {
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			refuse(w, http.StatusUnauthorized, "missing or wrong bearer token")
 			return
 		}
+		if old {
+			s.previousTokenUsed(r)
+		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// previousTokenLogEvery is the shortest time between two log lines about
+// requests with the previous token.
+const previousTokenLogEvery = time.Minute
+
+// previousTokenUsed counts a request made with the previous token and logs
+// it (its client and path, never the token), at most once a
+// previousTokenLogEvery with the number of such requests since the last
+// line: the token can go once these lines stop.
+func (s *Server) previousTokenUsed(r *http.Request) {
+	n := s.previousUses.Add(1)
+	now := time.Now().UnixNano()
+	last := s.previousLogged.Load()
+	if now-last < int64(previousTokenLogEvery) || !s.previousLogged.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Int64("requests", n).
+		Msg("request authenticated with DATAINGEST_API_TOKEN_PREVIOUS: move this client to DATAINGEST_API_TOKEN before removing the previous token")
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -12,7 +12,7 @@
 //
 // Every error Load returns names the variable and, except for secrets, the
 // bad value, and matches ErrInvalid: main prints it and exits with code 2.
-// Secrets (the Redis password, the API token, the secret key) have their own
+// Secrets (the Redis password, the API tokens, the secret keys) have their own
 // types whose String and MarshalText never show the value, and Redacted gives
 // a loggable summary.
 package config
@@ -41,6 +41,12 @@ type Config struct {
 	// the environment) that seals the passwords of stored task configs. Empty:
 	// passwords are stored in plain text (Warnings says so).
 	SecretKey SecretKey `env:"DATAINGEST_SECRET_KEY"`
+	// SecretKeyPrevious are further keys (DATAINGEST_SECRET_KEY_PREVIOUS,
+	// comma-separated, each base64 of 32 bytes) that open sealed passwords
+	// but never seal one: the keys of a rotation in progress. A node that
+	// opens a stored config with one of them seals it again under
+	// SecretKey (when set). Empty: only SecretKey opens.
+	SecretKeyPrevious SecretKeys `env:"DATAINGEST_SECRET_KEY_PREVIOUS"`
 }
 
 // Redis is how to reach Redis and where in it DataIngest keeps its keys.
@@ -116,6 +122,10 @@ type HTTP struct {
 	// every endpoint but /healthz, /readyz and the status page's files,
 	// which carry no data (DATAINGEST_API_TOKEN).
 	APIToken Secret `env:"DATAINGEST_API_TOKEN"`
+	// APITokenPrevious is accepted as well as APIToken while clients switch
+	// from one token to another (DATAINGEST_API_TOKEN_PREVIOUS); it needs
+	// APIToken.
+	APITokenPrevious Secret `env:"DATAINGEST_API_TOKEN_PREVIOUS"`
 	// Pprof serves Go's CPU, heap, block and mutex profiles under
 	// /debug/pprof/ (DATAINGEST_PPROF), and turns on the sampling of
 	// blocking events and mutex contention they need.

@@ -42,7 +42,11 @@ func defaults() Config {
 	}
 }
 
-var testKey = bytes.Repeat([]byte{7}, 32)
+var (
+	testKey  = bytes.Repeat([]byte{7}, 32)
+	testKey2 = bytes.Repeat([]byte{8}, 32)
+	testKey3 = bytes.Repeat([]byte{9}, 32)
+)
 
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
@@ -73,7 +77,9 @@ func TestLoad(t *testing.T) {
 				"DATAINGEST_NODE_ID=node-a",
 				"DATAINGEST_HTTP_ADDR=127.0.0.1:9090",
 				"DATAINGEST_API_TOKEN=tok",
+				"DATAINGEST_API_TOKEN_PREVIOUS=old-tok",
 				"DATAINGEST_SECRET_KEY=" + keyB64,
+				"DATAINGEST_SECRET_KEY_PREVIOUS=" + base64.StdEncoding.EncodeToString(testKey2) + " , " + base64.RawURLEncoding.EncodeToString(testKey3),
 				"DATAINGEST_HEARTBEAT_INTERVAL=500ms",
 				"DATAINGEST_TASK_MONITOR_INTERVAL=2s",
 				"DATAINGEST_FAILOVER_TIMEOUT=1m30s",
@@ -90,8 +96,9 @@ func TestLoad(t *testing.T) {
 				c.Cluster = Cluster{NodeID: "node-a", HeartbeatInterval: 500 * time.Millisecond,
 					TaskMonitorInterval: 2 * time.Second, FailoverTimeout: 90 * time.Second, MaxTasks: 12,
 					ShutdownTimeout: 25 * time.Second}
-				c.HTTP = HTTP{Addr: "127.0.0.1:9090", APIToken: "tok"}
+				c.HTTP = HTTP{Addr: "127.0.0.1:9090", APIToken: "tok", APITokenPrevious: "old-tok"}
 				c.SecretKey = testKey
+				c.SecretKeyPrevious = SecretKeys{testKey2, testKey3}
 				c.Log = Log{Level: "debug", Format: "console"}
 			},
 		},
@@ -108,6 +115,11 @@ func TestLoad(t *testing.T) {
 			name:    "secret key in URL alphabet without padding",
 			environ: []string{"DATAINGEST_SECRET_KEY=" + base64.RawURLEncoding.EncodeToString(testKey)},
 			want:    func(c *Config) { c.SecretKey = testKey },
+		},
+		{
+			name:    "previous secret keys: blanks and empty elements ignored",
+			environ: []string{"DATAINGEST_SECRET_KEY_PREVIOUS= ," + base64.StdEncoding.EncodeToString(testKey2) + ",, "},
+			want:    func(c *Config) { c.SecretKeyPrevious = SecretKeys{testKey2} },
 		},
 		{
 			name:    "node id follows the HTTP port",
@@ -279,6 +291,16 @@ func TestLoadErrors(t *testing.T) {
 			`DATAINGEST_SECRET_KEY: decodes to 16 bytes, want 32 (make a key with: openssl rand -base64 32)`},
 		{"api token blank", []string{"DATAINGEST_API_TOKEN=two words"},
 			`DATAINGEST_API_TOKEN: must not contain blanks or control characters (it is sent as a Bearer token)`},
+		{"previous secret key not base64", []string{"DATAINGEST_SECRET_KEY_PREVIOUS=not*base64!"},
+			`DATAINGEST_SECRET_KEY_PREVIOUS: not valid base64 (make a key with: openssl rand -base64 32)`},
+		{"second previous secret key short", []string{"DATAINGEST_SECRET_KEY_PREVIOUS=" + base64.StdEncoding.EncodeToString(testKey2) + "," +
+			base64.StdEncoding.EncodeToString([]byte("sixteen byte key"))},
+			`DATAINGEST_SECRET_KEY_PREVIOUS: key 2 of the comma-separated list: decodes to 16 bytes, want 32 (make a key with: openssl rand -base64 32)`},
+		{"previous api token blank", []string{"DATAINGEST_API_TOKEN=new", "DATAINGEST_API_TOKEN_PREVIOUS=two words"},
+			`DATAINGEST_API_TOKEN_PREVIOUS: must not contain blanks or control characters (it is sent as a Bearer token)`},
+		{"previous api token alone", []string{"DATAINGEST_API_TOKEN_PREVIOUS=old"},
+			`DATAINGEST_API_TOKEN_PREVIOUS: is set but DATAINGEST_API_TOKEN is not: without DATAINGEST_API_TOKEN the API asks ` +
+				`for no token at all; set DATAINGEST_API_TOKEN to the new token`},
 		{"tls file without tls", []string{"DATAINGEST_REDIS_TLS_CA_FILE=" + ca},
 			`DATAINGEST_REDIS_TLS_CA_FILE: "` + ca + `" is set but DATAINGEST_REDIS_TLS is off: set DATAINGEST_REDIS_TLS=true`},
 		{"tls ca missing", []string{"DATAINGEST_REDIS_TLS=true", "DATAINGEST_REDIS_TLS_CA_FILE=" + missing},
@@ -329,14 +351,18 @@ func TestHostnameFailure(t *testing.T) {
 // TestSecretsNeverShown puts recognisable secrets in the environment next to
 // bad values and checks that no error, summary or printout contains them.
 func TestSecretsNeverShown(t *testing.T) {
-	const password, token = "hunter2-pw", "tok-s3cr3t"
+	const password, token, prevToken = "hunter2-pw", "tok-s3cr3t", "old-tok-s3cr3t"
 	badKey := "c2VjcmV0LWtleS1vZi10aGUtd3JvbmctbGVuZ3Ro" // "secret-key-of-the-wrong-length"
 	good := base64.StdEncoding.EncodeToString(testKey)
-	secrets := []string{password, token, badKey, good, string(testKey), "secret-key-of-the-wrong-length"}
+	good2, good3 := base64.StdEncoding.EncodeToString(testKey2), base64.StdEncoding.EncodeToString(testKey3)
+	secrets := []string{password, token, prevToken, badKey, good, good2, good3, string(testKey), string(testKey2), string(testKey3),
+		"secret-key-of-the-wrong-length"}
 
 	errEnvs := [][]string{
 		{"DATAINGEST_REDIS_PASSWORD=" + password, "DATAINGEST_API_TOKEN=" + token + " x", "DATAINGEST_SECRET_KEY=" + badKey},
 		{"SPRING_REDIS_PASSWORD=" + password, "DATAINGEST_SECRET_KEY=" + badKey + "!", "DATAINGEST_LOG_LEVEL=x"},
+		{"DATAINGEST_SECRET_KEY_PREVIOUS=" + good2 + "," + badKey, "DATAINGEST_API_TOKEN_PREVIOUS=" + prevToken + " x"},
+		{"DATAINGEST_SECRET_KEY_PREVIOUS=" + good3 + "," + good2 + "!", "DATAINGEST_API_TOKEN_PREVIOUS=" + prevToken},
 	}
 	for i, environ := range errEnvs {
 		_, err := load(environ, fixedHost)
@@ -350,7 +376,8 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 	}
 
-	c, err := load([]string{"DATAINGEST_REDIS_PASSWORD=" + password, "DATAINGEST_API_TOKEN=" + token, "DATAINGEST_SECRET_KEY=" + good}, fixedHost)
+	c, err := load([]string{"DATAINGEST_REDIS_PASSWORD=" + password, "DATAINGEST_API_TOKEN=" + token, "DATAINGEST_SECRET_KEY=" + good,
+		"DATAINGEST_API_TOKEN_PREVIOUS=" + prevToken, "DATAINGEST_SECRET_KEY_PREVIOUS=" + good2 + "," + good3}, fixedHost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,6 +396,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		"%#v":      fmt.Sprintf("%#v", *c),
 		"%v Redis": fmt.Sprintf("%v", c.Redis),
 		"%x":       fmt.Sprintf("%x", c.SecretKey),
+		"%x prev":  fmt.Sprintf("%x %v %#v", c.SecretKeyPrevious, c.SecretKeyPrevious, c.SecretKeyPrevious),
 		"json":     string(js),
 	}
 	for how, text := range shown {
@@ -379,10 +407,13 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 	}
 	r := c.Redacted()
-	for _, k := range []string{"DATAINGEST_REDIS_PASSWORD", "DATAINGEST_API_TOKEN", "DATAINGEST_SECRET_KEY"} {
+	for _, k := range []string{"DATAINGEST_REDIS_PASSWORD", "DATAINGEST_API_TOKEN", "DATAINGEST_API_TOKEN_PREVIOUS", "DATAINGEST_SECRET_KEY"} {
 		if r[k] != "set" {
 			t.Errorf("Redacted()[%s] = %q, want set", k, r[k])
 		}
+	}
+	if r["DATAINGEST_SECRET_KEY_PREVIOUS"] != "2 keys" {
+		t.Errorf("Redacted()[DATAINGEST_SECRET_KEY_PREVIOUS] = %q, want 2 keys", r["DATAINGEST_SECRET_KEY_PREVIOUS"])
 	}
 }
 
@@ -403,8 +434,10 @@ func TestRedacted(t *testing.T) {
 		"DATAINGEST_NODE_ID":               "host1:8080",
 		"DATAINGEST_HTTP_ADDR":             ":8080",
 		"DATAINGEST_API_TOKEN":             "unset",
+		"DATAINGEST_API_TOKEN_PREVIOUS":    "unset",
 		"DATAINGEST_PPROF":                 "false",
 		"DATAINGEST_SECRET_KEY":            "unset",
+		"DATAINGEST_SECRET_KEY_PREVIOUS":   "unset",
 		"DATAINGEST_HEARTBEAT_INTERVAL":    "10s",
 		"DATAINGEST_TASK_MONITOR_INTERVAL": "1m0s",
 		"DATAINGEST_FAILOVER_TIMEOUT":      "1m0s",
@@ -495,8 +528,8 @@ func TestEnvFieldsUnique(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeFor[Config]())
-	if got := len(envFields()); got != n || n != 22 {
-		t.Errorf("envFields has %d entries, struct %d fields, want 22", got, n)
+	if got := len(envFields()); got != n || n != 24 {
+		t.Errorf("envFields has %d entries, struct %d fields, want 24", got, n)
 	}
 }
 

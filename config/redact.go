@@ -7,8 +7,9 @@ import (
 
 // Redacted is the configuration as variable name -> effective value, safe to
 // log (for zerolog: Interface("config", cfg.Redacted())): secrets
-// (DATAINGEST_REDIS_PASSWORD, DATAINGEST_API_TOKEN, DATAINGEST_SECRET_KEY)
-// show only "set" or "unset". The list of Redis addresses is comma-joined.
+// (DATAINGEST_REDIS_PASSWORD, DATAINGEST_API_TOKEN and its _PREVIOUS,
+// DATAINGEST_SECRET_KEY) show only "set" or "unset", and
+// DATAINGEST_SECRET_KEY_PREVIOUS only how many keys it holds. The list of Redis addresses is comma-joined.
 func (c *Config) Redacted() map[string]string {
 	setOrUnset := func(set bool) string {
 		if set {
@@ -30,8 +31,10 @@ func (c *Config) Redacted() map[string]string {
 		"DATAINGEST_NODE_ID":               c.Cluster.NodeID,
 		"DATAINGEST_HTTP_ADDR":             c.HTTP.Addr,
 		"DATAINGEST_API_TOKEN":             setOrUnset(c.HTTP.APIToken != ""),
+		"DATAINGEST_API_TOKEN_PREVIOUS":    setOrUnset(c.HTTP.APITokenPrevious != ""),
 		"DATAINGEST_PPROF":                 strconv.FormatBool(c.HTTP.Pprof),
 		"DATAINGEST_SECRET_KEY":            setOrUnset(len(c.SecretKey) > 0),
+		"DATAINGEST_SECRET_KEY_PREVIOUS":   c.SecretKeyPrevious.count(),
 		"DATAINGEST_HEARTBEAT_INTERVAL":    c.Cluster.HeartbeatInterval.String(),
 		"DATAINGEST_TASK_MONITOR_INTERVAL": c.Cluster.TaskMonitorInterval.String(),
 		"DATAINGEST_FAILOVER_TIMEOUT":      c.Cluster.FailoverTimeout.String(),

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -78,3 +79,65 @@ func (k SecretKey) GoString() string { return k.String() }
 
 // MarshalText is String, for encoding/json and loggers.
 func (k SecretKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// SecretKeys is the decoded DATAINGEST_SECRET_KEY_PREVIOUS: a comma-separated
+// list of keys in the format of SecretKey. Like SecretKey it prints as
+// "******".
+type SecretKeys []SecretKey
+
+// UnmarshalText decodes each comma-separated element as SecretKey does,
+// ignoring blanks around it and empty elements. An error says which key of
+// the list is bad, never its text.
+func (ks *SecretKeys) UnmarshalText(text []byte) error {
+	parts := strings.Split(string(text), ",")
+	var out SecretKeys
+	for i, p := range parts {
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		var k SecretKey
+		if err := k.UnmarshalText([]byte(p)); err != nil {
+			if len(parts) == 1 {
+				return err
+			}
+			return fmt.Errorf("key %d of the comma-separated list: %w", i+1, err)
+		}
+		out = append(out, k)
+	}
+	*ks = out
+	return nil
+}
+
+// Keys returns the keys as byte slices, the form task.NewSealer takes.
+func (ks SecretKeys) Keys() [][]byte {
+	out := make([][]byte, len(ks))
+	for i, k := range ks {
+		out[i] = k
+	}
+	return out
+}
+
+// String returns "******" when ks holds a key and "" when it is empty.
+func (ks SecretKeys) String() string {
+	if len(ks) == 0 {
+		return ""
+	}
+	return redactedText
+}
+
+// GoString is String, for %#v.
+func (ks SecretKeys) GoString() string { return ks.String() }
+
+// MarshalText is String, for encoding/json and loggers.
+func (ks SecretKeys) MarshalText() ([]byte, error) { return []byte(ks.String()), nil }
+
+// count is how Redacted shows ks: "unset", "1 key", "2 keys", ...
+func (ks SecretKeys) count() string {
+	switch len(ks) {
+	case 0:
+		return "unset"
+	case 1:
+		return "1 key"
+	}
+	return strconv.Itoa(len(ks)) + " keys"
+}

@@ -33,7 +33,8 @@ func envFields() map[string]envField {
 			key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
 			switch {
 			case key != "":
-				secret := f.Type == reflect.TypeFor[Secret]() || f.Type == reflect.TypeFor[SecretKey]()
+				secret := f.Type == reflect.TypeFor[Secret]() || f.Type == reflect.TypeFor[SecretKey]() ||
+					f.Type == reflect.TypeFor[SecretKeys]()
 				fields[f.Name] = envField{key: key, typ: f.Type, secret: secret}
 			case f.Type.Kind() == reflect.Struct:
 				walk(f.Type)
@@ -200,6 +201,15 @@ func (h *HTTP) validate(c *checker) {
 	}
 	if c.ok("DATAINGEST_API_TOKEN") && hasBlank(string(h.APIToken)) {
 		c.fail("DATAINGEST_API_TOKEN", "must not contain blanks or control characters (it is sent as a Bearer token)")
+	}
+	if c.ok("DATAINGEST_API_TOKEN_PREVIOUS") && h.APITokenPrevious != "" {
+		switch {
+		case hasBlank(string(h.APITokenPrevious)):
+			c.fail("DATAINGEST_API_TOKEN_PREVIOUS", "must not contain blanks or control characters (it is sent as a Bearer token)")
+		case h.APIToken == "":
+			c.fail("DATAINGEST_API_TOKEN_PREVIOUS", "is set but DATAINGEST_API_TOKEN is not: without DATAINGEST_API_TOKEN "+
+				"the API asks for no token at all; set DATAINGEST_API_TOKEN to the new token")
+		}
 	}
 }
 

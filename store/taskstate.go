@@ -48,6 +48,9 @@ var ErrStaleCommand = fmt.Errorf("a later command for the task was applied alrea
 // ARGV[5] now, ms since the epoch
 // ARGV[6] '1' to bump gen even when unchanged (restart), else '0'
 // ARGV[7] the command's entry id
+// ARGV[8..] digests of the same unsealed config under previous secret keys:
+// a stored digest among them is the same config, stored under an older key;
+// it is replaced by ARGV[1] and ARGV[2] as no change (gen stays).
 // Returns {changed (0|1), gen}, {-1, 0} when ARGV[1] is "" and no config
 // is stored, or {-2, 0} when a later command was applied.
 var putConfigScript = redis.NewScript(luaStale + `
@@ -58,8 +61,15 @@ local changed = 0
 if ARGV[1] == '' then
   if not stored then return {-1, 0} end
 elseif stored ~= ARGV[2] then
-  redis.call('HSET', KEYS[1], 'config', ARGV[1], 'digest', ARGV[2], 'name', ARGV[3], 'type', ARGV[4], 'updated_at', ARGV[5])
   changed = 1
+  for i = 8, #ARGV do
+    if stored == ARGV[i] then changed = 0 end
+  end
+  if changed == 1 then
+    redis.call('HSET', KEYS[1], 'config', ARGV[1], 'digest', ARGV[2], 'name', ARGV[3], 'type', ARGV[4], 'updated_at', ARGV[5])
+  else
+    redis.call('HSET', KEYS[1], 'config', ARGV[1], 'digest', ARGV[2])
+  end
 end
 redis.call('HSET', KEYS[1], 'desired', 'running', 'cmd_id', ARGV[7])
 local gen
@@ -77,16 +87,23 @@ var ErrNoConfig = fmt.Errorf("no config stored")
 // PutConfig applies start or restart command cmdID: it stores task's config
 // (sealedJSON empty: keep the stored one), marks it desired-running and adds
 // it to P:cluster:tasks. restart bumps the generation so a running owner
-// restarts it. It reports whether the config changed and the resulting
-// generation; ErrStaleCommand when a later command, or this one, was applied
-// already (so applying a start again changes nothing).
-func (s *Store) PutConfig(ctx context.Context, cmdID, task, sealedJSON, digest, name, typ string, restart bool) (changed bool, gen int64, err error) {
+// restarts it. previousDigests are digest's counterparts under previous
+// secret keys (task.Sealer.PreviousDigests): a config stored under one of
+// them is the same config, so it is stored anew under the current key
+// without counting as a change. It reports whether the config changed and
+// the resulting generation; ErrStaleCommand when a later command, or this
+// one, was applied already (so applying a start again changes nothing).
+func (s *Store) PutConfig(ctx context.Context, cmdID, task, sealedJSON, digest, name, typ string, restart bool,
+	previousDigests ...string) (changed bool, gen int64, err error) {
 	bump := "0"
 	if restart {
 		bump = "1"
 	}
-	res, err := putConfigScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)},
-		sealedJSON, digest, name, typ, s.nowMs(), bump, cmdID).Slice()
+	args := []any{sealedJSON, digest, name, typ, s.nowMs(), bump, cmdID}
+	for _, d := range previousDigests {
+		args = append(args, d)
+	}
+	res, err := putConfigScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)}, args...).Slice()
 	if err != nil {
 		err = s.wrongType(ctx, err, s.keys.TaskConfig(task), "hash")
 		return false, 0, fmt.Errorf("storing config of task %s: %w", task, err)
@@ -104,6 +121,33 @@ func (s *Store) PutConfig(ctx context.Context, cmdID, task, sealedJSON, digest, 
 		return false, 0, err
 	}
 	return toInt(res[0]) == 1, toInt(res[1]), nil
+}
+
+// resealConfigScript replaces a task's stored config by the same config
+// sealed under another key, unless it changed meanwhile.
+//
+// KEYS[1] P:task:config:{ID}
+// ARGV[1] the config JSON as it was read, ARGV[2] the config JSON sealed
+// anew, ARGV[3] its digest under the current key
+// Returns 1 replaced, 0 the stored config is not ARGV[1] (changed or gone).
+var resealConfigScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'config') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'config', ARGV[2], 'digest', ARGV[3])
+return 1
+`)
+
+// ResealConfig stores resealed (task.Sealer.Reseal's result) and its
+// digest as task's config in place of read, the config JSON it was made
+// from. It changes nothing else (not gen: the config is the same) and
+// reports false when the stored config is no longer read: a start stored
+// another one meanwhile, which its node sealed itself.
+func (s *Store) ResealConfig(ctx context.Context, task, read, resealed, digest string) (bool, error) {
+	n, err := resealConfigScript.Run(ctx, s.rdb, []string{s.keys.TaskConfig(task)}, read, resealed, digest).Int()
+	if err != nil {
+		err = s.wrongType(ctx, err, s.keys.TaskConfig(task), "hash")
+		return false, fmt.Errorf("storing the resealed config of task %s: %w", task, err)
+	}
+	return n == 1, nil
 }
 
 // setDesiredScript sets the desired state of a task that has a config.

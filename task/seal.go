@@ -99,24 +99,29 @@ func envelope(v string) (version int, raw []byte, ok bool) {
 	return version, raw, true
 }
 
-// Sealer encrypts and decrypts the passwords of task configs with one key.
-// A Sealer without a key (and a nil *Sealer) stores passwords in plain text:
-// Seal copies plain ones unchanged, and Seal and Open refuse sealed ones. A Sealer is safe for
+// Sealer encrypts and decrypts the passwords of task configs. It seals with
+// its current key (DATAINGEST_SECRET_KEY) and opens with that key or any of
+// its previous keys (DATAINGEST_SECRET_KEY_PREVIOUS), so that a fleet can
+// move from one key to another while it runs: Reseal moves a stored config
+// onto the current key. A Sealer without a current key (and a nil *Sealer)
+// stores passwords in plain text: Seal copies plain ones unchanged, and
+// sealed ones open only with a previous key. A Sealer is safe for
 // concurrent use.
 type Sealer struct {
-	aead      cipher.AEAD // nil: no key
-	digestKey []byte      // HMAC key for Digest, derived from the key
+	cur  *sealKey   // nil: no key, passwords stay plain
+	prev []*sealKey // open only
 }
 
-// NewSealer makes a Sealer from a KeySize-byte key (such as the decoded
-// DATAINGEST_SECRET_KEY); a nil or empty key makes one that does not
-// encrypt. The error does not contain the key.
-func NewSealer(key []byte) (*Sealer, error) {
-	if len(key) == 0 {
-		return &Sealer{}, nil
-	}
+// sealKey is one key: its AEAD and the HMAC key of its digests.
+type sealKey struct {
+	aead      cipher.AEAD
+	digestKey []byte
+}
+
+// newSealKey derives the AEAD and the digest key of a KeySize-byte key.
+func newSealKey(key []byte) (*sealKey, error) {
 	if len(key) != KeySize {
-		return nil, fmt.Errorf("secret key is %d bytes, want %d", len(key), KeySize)
+		return nil, fmt.Errorf("is %d bytes, want %d", len(key), KeySize)
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
@@ -128,23 +133,63 @@ func NewSealer(key []byte) (*Sealer, error) {
 	}
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("dataingest config digest v1"))
-	return &Sealer{aead: aead, digestKey: mac.Sum(nil)}, nil
+	return &sealKey{aead: aead, digestKey: mac.Sum(nil)}, nil
 }
 
-// Enabled reports whether s encrypts.
-func (s *Sealer) Enabled() bool { return s != nil && s.aead != nil }
+// NewSealer makes a Sealer whose current key is key (such as the decoded
+// DATAINGEST_SECRET_KEY) and which also opens what any of previous sealed
+// (DATAINGEST_SECRET_KEY_PREVIOUS). Each key is KeySize bytes; a nil or
+// empty key makes one that does not encrypt. The error does not contain a
+// key.
+func NewSealer(key []byte, previous ...[]byte) (*Sealer, error) {
+	s := &Sealer{}
+	if len(key) > 0 {
+		k, err := newSealKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("secret key %w", err)
+		}
+		s.cur = k
+	}
+	for i, p := range previous {
+		k, err := newSealKey(p)
+		if err != nil {
+			return nil, fmt.Errorf("previous secret key %d %w", i+1, err)
+		}
+		s.prev = append(s.prev, k)
+	}
+	return s, nil
+}
+
+// Enabled reports whether s encrypts (has a current key).
+func (s *Sealer) Enabled() bool { return s != nil && s.cur != nil }
+
+// hasPrevious reports whether s has keys that only open.
+func (s *Sealer) hasPrevious() bool { return s != nil && len(s.prev) > 0 }
+
+// canOpen reports whether s has any key at all.
+func (s *Sealer) canOpen() bool { return s.Enabled() || s.hasPrevious() }
+
+// keyNames is how the errors name the keys s tried.
+func (s *Sealer) keyNames() string {
+	if s.hasPrevious() {
+		return "with a key that is neither DATAINGEST_SECRET_KEY nor one of DATAINGEST_SECRET_KEY_PREVIOUS"
+	}
+	return "with another DATAINGEST_SECRET_KEY (while keys are rotated, give the old one in DATAINGEST_SECRET_KEY_PREVIOUS)"
+}
 
 // Seal returns a copy of c, for the stored config of task taskID (or the
-// config of its start command), whose non-empty passwords are sealed for
-// taskID and their data source's host and port. A plain password is sealed
-// with a fresh random nonce. A sealed envelope already in c is kept when it
-// opens for this task and endpoint, and is otherwise an error naming the
-// field (it was sealed for another task or endpoint, or with another key,
-// or in the unbound LegacySealedPrefix format): the plain password must be
-// sent. Without a key, plain passwords stay as they are and a sealed one is
-// an error. The errors are *ValidationError (ErrInvalid), except a bad task
-// id (ErrInvalidID) and a failing random source; none shows a value. Take
-// the Digest of the plain config, not of the sealed one.
+// config of its start command), whose non-empty passwords are sealed under
+// the current key for taskID and their data source's host and port. A
+// plain password is sealed with a fresh random nonce. A sealed envelope
+// already in c is kept when the current key opens it for this task and
+// endpoint, sealed anew under the current key when a previous key opens it
+// (kept as it is when there is no current key), and is otherwise an error
+// naming the field (it was sealed for another task or endpoint, or with an
+// unknown key, or in the unbound LegacySealedPrefix format): the plain
+// password must be sent. Without a key, plain passwords stay as they are.
+// The errors are *ValidationError (ErrInvalid), except a bad task id
+// (ErrInvalidID) and a failing random source; none shows a value. Take the
+// Digest of the plain config, not of the sealed one.
 func (s *Sealer) Seal(taskID string, c *Config) (*Config, error) {
 	if err := ValidID(taskID); err != nil {
 		return nil, fmt.Errorf("sealing config: %w", err)
@@ -161,19 +206,29 @@ func (s *Sealer) Seal(taskID string, c *Config) (*Config, error) {
 		switch {
 		case !sealed && !s.Enabled():
 		case !sealed:
-			p, err := s.seal(taskID, ds)
+			p, err := s.seal(taskID, ds, ds.Password)
 			if err != nil {
 				return nil, fmt.Errorf("sealing %s: %w", field, err)
 			}
 			ds.Password = p
-		case !s.Enabled():
+		case !s.canOpen():
 			v.add(field, "is sealed, but DATAINGEST_SECRET_KEY is not set: send the plain password")
 		case version == 1:
 			v.add(field, "is sealed in the old %s format, which is bound to no task and endpoint: send the plain password", LegacySealedPrefix)
 		default:
-			if _, err := s.open(sealedAAD(taskID, ds), raw); err != nil {
-				v.add(field, "was sealed for another task or endpoint, or with another DATAINGEST_SECRET_KEY: send the plain password")
+			plain, current, err := s.openAny(sealedAAD(taskID, ds), raw)
+			if err != nil {
+				v.add(field, "was sealed for another task or endpoint, or %s: send the plain password", s.keyNames())
+				continue
 			}
+			if current || !s.Enabled() {
+				continue
+			}
+			p, err := s.seal(taskID, ds, string(plain))
+			if err != nil {
+				return nil, fmt.Errorf("sealing %s: %w", field, err)
+			}
+			ds.Password = p
 		}
 	}
 	if len(v.errs) > 0 {
@@ -182,53 +237,120 @@ func (s *Sealer) Seal(taskID string, c *Config) (*Config, error) {
 	return out, nil
 }
 
-// seal encrypts ds.Password for taskID and ds's endpoint.
-func (s *Sealer) seal(taskID string, ds *DataSource) (string, error) {
-	nonce := make([]byte, nonceSize, nonceSize+len(ds.Password)+tagSize)
+// seal encrypts plain under the current key for taskID and ds's endpoint.
+func (s *Sealer) seal(taskID string, ds *DataSource, plain string) (string, error) {
+	nonce := make([]byte, nonceSize, nonceSize+len(plain)+tagSize)
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("reading random nonce: %w", err)
 	}
-	sealed := s.aead.Seal(nonce, nonce, []byte(ds.Password), sealedAAD(taskID, ds))
+	sealed := s.cur.aead.Seal(nonce, nonce, []byte(plain), sealedAAD(taskID, ds))
 	return SealedPrefix + base64.StdEncoding.EncodeToString(sealed), nil
 }
 
-// open decrypts the bytes of an envelope under aad.
-func (s *Sealer) open(aad, raw []byte) ([]byte, error) {
-	return s.aead.Open(nil, raw[:nonceSize], raw[nonceSize:], aad)
+// openAny decrypts the bytes of an envelope under aad with the current key,
+// then each previous key; current reports whether the current key did.
+func (s *Sealer) openAny(aad, raw []byte) (plain []byte, current bool, err error) {
+	err = ErrSecretKey
+	if s.Enabled() {
+		if plain, err = open(s.cur, aad, raw); err == nil {
+			return plain, true, nil
+		}
+	}
+	if s != nil {
+		for _, k := range s.prev {
+			if plain, err = open(k, aad, raw); err == nil {
+				return plain, false, nil
+			}
+		}
+	}
+	return nil, false, err
+}
+
+// open decrypts the bytes of an envelope under aad with k.
+func open(k *sealKey, aad, raw []byte) ([]byte, error) {
+	return k.aead.Open(nil, raw[:nonceSize], raw[nonceSize:], aad)
 }
 
 // Open returns a copy of c, the stored config of task taskID, with its
 // sealed passwords decrypted: exactly the plain texts Seal sealed for the
-// same task and endpoint. A SealedPrefix value opens only for the task id,
-// host and port it was sealed for; a LegacySealedPrefix value, stored by an
-// earlier version, opens with the old unbound additional data (see the
-// comment on SealedPrefix for why that is safe). Plain passwords are copied
-// unchanged. A sealed password that does not open (or any sealed password
-// when s has no key) is an error matching ErrSecretKey; the error names the
-// field, never a key or a password.
+// same task and endpoint, under the current key or a previous one. A
+// SealedPrefix value opens only for the task id, host and port it was
+// sealed for; a LegacySealedPrefix value, stored by an earlier version,
+// opens with the old unbound additional data (see the comment on
+// SealedPrefix for why that is safe). Plain passwords are copied unchanged.
+// A sealed password that no key opens (or any sealed password when s has
+// no key) is an error matching ErrSecretKey; the error names the field and
+// the variables to check, never a key or a password.
 func (s *Sealer) Open(taskID string, c *Config) (*Config, error) {
-	out := c.Clone()
+	out, _, err := s.open(taskID, c)
+	return out, err
+}
+
+// open is Open, and also reports whether some password of c is not sealed
+// as Seal would seal it now: in the LegacySealedPrefix format, under a
+// previous key, or (with a current key) not at all.
+func (s *Sealer) open(taskID string, c *Config) (out *Config, stale bool, err error) {
+	out = c.Clone()
 	for i := range out.DataSourceConfigs {
 		ds := &out.DataSourceConfigs[i]
 		version, raw, sealed := envelope(ds.Password)
 		if !sealed {
+			stale = stale || (ds.Password != "" && s.Enabled())
 			continue
 		}
 		field := fmt.Sprintf("dataSourceConfigs[%d].password", i)
-		if !s.Enabled() {
-			return nil, fmt.Errorf("opening %s: it is sealed, but DATAINGEST_SECRET_KEY is not set: %w", field, ErrSecretKey)
+		if !s.canOpen() {
+			return nil, false, fmt.Errorf("opening %s: it is sealed, but DATAINGEST_SECRET_KEY is not set: %w", field, ErrSecretKey)
 		}
-		aad, why := sealedAAD(taskID, ds), "it was sealed for another task or endpoint, or with another DATAINGEST_SECRET_KEY"
+		aad, why := sealedAAD(taskID, ds), "it was sealed for another task or endpoint, or "+s.keyNames()
 		if version == 1 {
-			aad, why = legacyAAD, "it was sealed (in the old "+LegacySealedPrefix+" format) with another DATAINGEST_SECRET_KEY"
+			aad, why = legacyAAD, "it was sealed (in the old "+LegacySealedPrefix+" format) "+s.keyNames()
 		}
-		plain, err := s.open(aad, raw)
+		plain, current, err := s.openAny(aad, raw)
 		if err != nil {
-			return nil, fmt.Errorf("opening %s: %s: %w", field, why, ErrSecretKey)
+			return nil, false, fmt.Errorf("opening %s: %s: %w", field, why, ErrSecretKey)
 		}
+		stale = stale || !current || version == 1
 		ds.Password = string(plain)
 	}
-	return out, nil
+	return out, stale, nil
+}
+
+// Reseal is what a node does with the stored config of task taskID
+// (storedJSON, the JSON of P:task:config:{ID}'s config field) when it reads
+// it: every password that is not sealed as Seal would seal it now (sealed
+// under a previous key, in the LegacySealedPrefix format, or stored plain
+// while there is a current key) is sealed under the current key for the
+// task and its endpoint. It returns the JSON to store in place of
+// storedJSON and the Sealer's Digest of the plain config, with changed
+// true; or changed false when nothing needs sealing anew, or there is no
+// current key (Reseal never turns a sealed password into a plain one). The
+// errors are Open's (ErrSecretKey: no key opens a password) and a stored
+// text that is not a config; none shows a password.
+func (s *Sealer) Reseal(taskID, storedJSON string) (resealed, digest string, changed bool, err error) {
+	var c Config
+	if err := json.Unmarshal([]byte(storedJSON), &c); err != nil {
+		return "", "", false, fmt.Errorf("stored config of task %s is not valid JSON: %w", taskID, err)
+	}
+	plain, stale, err := s.open(taskID, &c)
+	if err != nil || !stale || !s.Enabled() {
+		return "", "", false, err
+	}
+	out := plain.Clone()
+	for i := range out.DataSourceConfigs {
+		ds := &out.DataSourceConfigs[i]
+		if ds.Password == "" {
+			continue
+		}
+		if ds.Password, err = s.seal(taskID, ds, ds.Password); err != nil {
+			return "", "", false, fmt.Errorf("sealing dataSourceConfigs[%d].password of task %s: %w", i, taskID, err)
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", "", false, fmt.Errorf("encoding config of task %s: %w", taskID, err)
+	}
+	return string(b), s.Digest(plain), true, nil
 }
 
 // IsSealed reports whether password is a well-formed sealed envelope, of
@@ -279,13 +401,32 @@ func (c *Config) Digest() string {
 }
 
 // Digest is like Config.Digest but keyed: the hex HMAC-SHA256 of the
-// canonical JSON under a key derived from the secret key, safe to store next
-// to the sealed config. Without a key it is Config.Digest.
+// canonical JSON under a key derived from the current secret key, safe to
+// store next to the sealed config. Without a current key it is
+// Config.Digest.
 func (s *Sealer) Digest(c *Config) string {
 	if !s.Enabled() {
 		return c.Digest()
 	}
-	mac := hmac.New(sha256.New, s.digestKey)
+	return keyedDigest(s.cur, c)
+}
+
+// PreviousDigests are the Digests c would have under each previous key: a
+// stored config whose digest is one of them is c, stored while that key was
+// the current one.
+func (s *Sealer) PreviousDigests(c *Config) []string {
+	if s == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.prev))
+	for _, k := range s.prev {
+		out = append(out, keyedDigest(k, c))
+	}
+	return out
+}
+
+func keyedDigest(k *sealKey, c *Config) string {
+	mac := hmac.New(sha256.New, k.digestKey)
 	mac.Write(c.canonical())
 	return hex.EncodeToString(mac.Sum(nil))
 }

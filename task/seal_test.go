@@ -128,12 +128,12 @@ func TestSealBinding(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Open(%s) = %+v, want an error", tt.id, got.DataSourceConfigs[0])
 			}
-			want := "opening dataSourceConfigs[0].password: it was sealed for another task or endpoint, or with another DATAINGEST_SECRET_KEY: sealed password cannot be opened"
+			want := "opening dataSourceConfigs[0].password: it was sealed for another task or endpoint, or with another DATAINGEST_SECRET_KEY (while keys are rotated, give the old one in DATAINGEST_SECRET_KEY_PREVIOUS): sealed password cannot be opened"
 			if err.Error() != want || !errors.Is(err, ErrSecretKey) {
 				t.Errorf("Open error = %v, want %s", err, want)
 			}
 			_, err = s.Seal(tt.id, tt.c)
-			want = "dataSourceConfigs[0].password: was sealed for another task or endpoint, or with another DATAINGEST_SECRET_KEY: send the plain password"
+			want = "dataSourceConfigs[0].password: was sealed for another task or endpoint, or with another DATAINGEST_SECRET_KEY (while keys are rotated, give the old one in DATAINGEST_SECRET_KEY_PREVIOUS): send the plain password"
 			if err == nil || err.Error() != want || !errors.Is(err, ErrInvalid) {
 				t.Errorf("Seal error = %v, want %s", err, want)
 			}
@@ -215,7 +215,7 @@ func TestLegacySealed(t *testing.T) {
 		t.Error("LegacySealed of the opened config")
 	}
 	_, err = mustSealer(t, key2).Open("t1", stored)
-	want := "opening dataSourceConfigs[0].password: it was sealed (in the old enc:v1: format) with another DATAINGEST_SECRET_KEY: sealed password cannot be opened"
+	want := "opening dataSourceConfigs[0].password: it was sealed (in the old enc:v1: format) with another DATAINGEST_SECRET_KEY (while keys are rotated, give the old one in DATAINGEST_SECRET_KEY_PREVIOUS): sealed password cannot be opened"
 	if err == nil || err.Error() != want || !errors.Is(err, ErrSecretKey) {
 		t.Errorf("Open(v1) with another key: %v, want %s", err, want)
 	}

@@ -426,6 +426,7 @@ func truncate(s string, n int) string {
 // places it if nobody runs it.
 func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, restart bool, from origin, log zerolog.Logger) error {
 	var sealed, digest, name, typ string
+	var previous []string // digest under previous secret keys: the same config stored under an older key
 	if raw, ok := cmd.Fields["config"]; ok && raw != "" {
 		cfg, err := task.Parse([]byte(raw))
 		if err != nil {
@@ -446,8 +447,13 @@ func (c *Consumer) start(ctx context.Context, cmd store.Command, id string, rest
 			return reject(reasonBadConfig, "encoding config of task %s: %v", id, err)
 		}
 		sealed, digest, name, typ = string(b), c.cfg.Sealer.Digest(plain), cfg.TaskName, string(cfg.TaskType)
+		if c.cfg.Sealer.Enabled() {
+			// Only with a current key: without one, sealed would replace a
+			// stored sealed config by a plain one.
+			previous = c.cfg.Sealer.PreviousDigests(plain)
+		}
 	}
-	changed, gen, err := c.store.PutConfig(ctx, cmd.ID, id, sealed, digest, name, typ, restart)
+	changed, gen, err := c.store.PutConfig(ctx, cmd.ID, id, sealed, digest, name, typ, restart, previous...)
 	if errors.Is(err, store.ErrNoConfig) {
 		return reject(reasonUnknownTask, "%v", err)
 	}

@@ -401,6 +401,7 @@ func (r *runner) session(ctx context.Context) error {
 	if err != nil {
 		return source.Permanent(err)
 	}
+	r.reseal(ctx, sc.Config)
 	src, err := r.t.newSource(ctx, r.id, cfg, r.log)
 	if err != nil {
 		return err
@@ -687,6 +688,26 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// reseal stores the task's config sealed under the current secret key when
+// stored, the config this session read, holds a password sealed otherwise
+// (under a key now in DATAINGEST_SECRET_KEY_PREVIOUS, in the old format, or
+// not at all): so a key rotation moves every running task's config onto
+// the new key. The config is the same, so nothing restarts. A failure is
+// logged and left for the next session: the task runs either way.
+func (r *runner) reseal(ctx context.Context, stored string) {
+	resealed, digest, changed, err := r.t.cfg.Sealer.Reseal(r.id, stored)
+	if err != nil || !changed {
+		return // openConfig opened it, so an error here is of the same kind and reported there
+	}
+	ok, err := r.t.store.ResealConfig(ctx, r.id, stored, resealed, digest)
+	switch {
+	case err != nil:
+		r.log.Warn().Err(err).Msg("storing the config sealed under the current DATAINGEST_SECRET_KEY; retried next session")
+	case ok:
+		r.log.Info().Msg("config sealed anew under the current DATAINGEST_SECRET_KEY")
 	}
 }
 

@@ -56,9 +56,9 @@ func runMain() int {
 		// `make bench`, 400 keeps throughput at a small heap.
 		debug.SetGCPercent(400)
 	}
-	sealer, err := task.NewSealer(cfg.SecretKey)
+	sealer, err := task.NewSealer(cfg.SecretKey, cfg.SecretKeyPrevious.Keys()...)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "dataingest: bad configuration: DATAINGEST_SECRET_KEY: %v\n", err)
+		fmt.Fprintf(os.Stderr, "dataingest: bad configuration: DATAINGEST_SECRET_KEY or DATAINGEST_SECRET_KEY_PREVIOUS: %v\n", err)
 		return 2
 	}
 	rdb, err := store.NewClient(cfg.Redis)
@@ -82,7 +82,8 @@ func runMain() int {
 		ShutdownTimeout: cfg.Cluster.ShutdownTimeout, Sealer: sealer, Memory: memoryBudget(),
 	}, st, reg, log)
 	server := api.New(api.Config{
-		Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), Sealer: sealer, Ready: node.Healthy,
+		Addr: cfg.HTTP.Addr, Token: string(cfg.HTTP.APIToken), PreviousToken: string(cfg.HTTP.APITokenPrevious),
+		Sealer: sealer, Ready: node.Healthy,
 		Pprof: cfg.HTTP.Pprof,
 	}, st, reg, log.With().Str("component", "api").Str("node", cfg.Cluster.NodeID).Logger())
 	if err := server.Listen(); err != nil {

@@ -42,6 +42,12 @@ Views:
                               the task's output events, one JSON object a line
   deadletters [--count N]     rejected commands, newest first
 
+Secret key rotation:
+  reseal [--check]            seal every stored task config anew under
+                              DATAINGEST_SECRET_KEY (opening with it or
+                              DATAINGEST_SECRET_KEY_PREVIOUS); --check only
+                              reports, and exits 1 while one is not
+
 Environment: the node's DATAINGEST_* variables (see README.md). Without
 DATAINGEST_REDIS_ADDRS (or SPRING_REDIS_HOST) it uses 127.0.0.1:6379 and
 warns. Queued commands name the Redis on stdout; views name it on stderr.
@@ -81,9 +87,9 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	defer rdb.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	sealer, err := task.NewSealer(cfg.SecretKey)
+	sealer, err := task.NewSealer(cfg.SecretKey, cfg.SecretKeyPrevious.Keys()...)
 	if err != nil {
-		fmt.Fprintf(stderr, "dataingestctl: bad configuration: DATAINGEST_SECRET_KEY: %v\n", err)
+		fmt.Fprintf(stderr, "dataingestctl: bad configuration: DATAINGEST_SECRET_KEY or DATAINGEST_SECRET_KEY_PREVIOUS: %v\n", err)
 		return 2
 	}
 	c := &cli{store: store.New(rdb, cfg.Redis.KeyPrefix), sealer: sealer, target: target, out: stdout, errOut: stderr}
@@ -152,8 +158,10 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 // cli runs one command against one Redis.
 type cli struct {
-	store  *store.Store
-	sealer *task.Sealer // seals passwords before they are queued (DATAINGEST_SECRET_KEY)
+	store *store.Store
+	// sealer seals passwords before they are queued (DATAINGEST_SECRET_KEY)
+	// and opens stored ones for reseal (and DATAINGEST_SECRET_KEY_PREVIOUS).
+	sealer *task.Sealer
 	// target names the Redis (redisTarget), for every message where the
 	// wrong Redis could mislead: queued commands, unknown tasks, reads.
 	target string
@@ -177,6 +185,8 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.tail(ctx, args)
 	case "deadletters":
 		return c.deadletters(ctx, args)
+	case "reseal":
+		return c.reseal(ctx, args)
 	}
 	return usagef("unknown command %q", cmd)
 }
