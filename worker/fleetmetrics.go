@@ -47,7 +47,7 @@ var (
 	fleetTaskState = prometheus.NewDesc("dataingest_fleet_task_state",
 		"1 for each task, labelled with its state and the node its status names.", []string{"task", "state", "node"}, nil)
 	fleetTaskRunning = prometheus.NewDesc("dataingest_fleet_task_running",
-		"For each task that should run (desired running): 1 while its state is RUNNING, else 0.", []string{"task"}, nil)
+		"For each task that should run (desired running): 1 while it writes (RUNNING, or SNAPSHOTTING), else 0.", []string{"task"}, nil)
 	fleetTaskOrphaned = prometheus.NewDesc("dataingest_fleet_task_orphaned",
 		"For each task that should run and is not FAILED: 1 while no live node holds it (its node's heartbeat is gone, or it has none), else 0.", []string{"task"}, nil)
 	pendingStarts = prometheus.NewDesc("dataingest_pending_starts",
@@ -146,7 +146,7 @@ func (c *fleetCollector) read(ctx context.Context) ([]prometheus.Metric, error) 
 		// A FAILED task waits for a restart, held by nobody: not orphaned.
 		held := !slices.Contains(activeStates, t.Status) || alive[t.Node]
 		out = append(out,
-			gauge(fleetTaskRunning, bit(t.Status == StateRunning), t.TaskID),
+			gauge(fleetTaskRunning, bit(t.Status == StateRunning || t.Status == StateSnapshotting), t.TaskID),
 			gauge(fleetTaskOrphaned, bit(!held), t.TaskID))
 	}
 	for _, s := range []string{StatePending, StateSnapshotting, StateRunning, StateBackpressure, StateRetrying, StateStopped, StateFailed} {
