@@ -36,6 +36,10 @@ Task commands (queued on the command stream; a node applies them):
 
 Views:
   tasks                       every task with state, node, events, lag
+  lag [--over DURATION]       every task's lag behind its source and its
+                              consumer groups' backlog, worst first; exits 1
+                              when a task lags more than DURATION or should
+                              run and does not
   status TASK                 one task, as JSON
   nodes                       the fleet's nodes
   tail TASK [--from ID] [--count N] [--follow]
@@ -177,6 +181,8 @@ func (c *cli) dispatch(ctx context.Context, cmd string, args []string) error {
 		return c.simple(ctx, cmd, args)
 	case "tasks":
 		return c.tasks(ctx)
+	case "lag":
+		return c.lag(ctx, args)
 	case "status":
 		return c.status(ctx, args)
 	case "nodes":

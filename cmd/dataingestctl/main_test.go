@@ -289,3 +289,67 @@ func TestStartSealsBeforeQueueing(t *testing.T) {
 		t.Fatalf("start without a key: exit %d, stderr %q; want a warning", code, errOut)
 	}
 }
+
+// TestLag shows each task's lag and its consumer groups' backlog, worst
+// first, and exits 1 with --over while a task lags or should run and
+// does not.
+func TestLag(t *testing.T) {
+	r := testenv.StartRedis(t)
+	t.Setenv("DATAINGEST_REDIS_ADDRS", r.Addr)
+	rdb := r.Client(t)
+	st := store.New(rdb, "debezium")
+	ctx := context.Background()
+	for i, id := range []string{"slow", "broken", "fine"} {
+		if _, _, err := st.PutConfig(ctx, fmt.Sprintf("%d-1", i+1), id, `{"taskType":"DATAGEN"}`, "d"+id, id, "DATAGEN", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := map[string][]any{
+		"slow":   {"state", "RUNNING", "node", "n1", "lag_ms", "5000"},
+		"broken": {"state", "FAILED", "node", "", "lag_ms", "0", "error", "bad credentials"},
+		"fine":   {"state", "RUNNING", "node", "n2", "lag_ms", "20"},
+	}
+	for id, kv := range status {
+		if err := rdb.HSet(ctx, st.Keys().TaskStatus(id), kv...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// slow's output: 5 entries, a group that was delivered 2 and acked 1.
+	out := st.Keys().TaskEvents("slow")
+	for range 5 {
+		rdb.XAdd(ctx, &redis.XAddArgs{Stream: out, Values: []any{"op", "c"}})
+	}
+	rdb.XGroupCreate(ctx, out, "app", "0")
+	got, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "app", Consumer: "c1", Streams: []string{out, ">"}, Count: 2}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb.XAck(ctx, out, "app", got[0].Messages[0].ID)
+
+	code, stdout, stderr := ctl(t, "lag")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != 0 || len(lines) != 4 {
+		t.Fatalf("lag: exit %d, %q %q", code, stdout, stderr)
+	}
+	want := []*regexp.Regexp{
+		regexp.MustCompile(`^TASK\s+STATUS\s+NODE\s+LAG\s+OUTPUT\s+GROUPS\s+UNREAD\s+UNACKED\s+NOTE$`),
+		regexp.MustCompile(`^slow\s+RUNNING\s+n1\s+5s\s+5\s+1\s+3\s+1\s+-$`),
+		regexp.MustCompile(`^fine\s+RUNNING\s+n2\s+20ms\s+0\s+0\s+-\s+0\s+-$`),
+		regexp.MustCompile(`^broken\s+FAILED\s+-\s+0s\s+0\s+0\s+-\s+0\s+should run: bad credentials$`),
+	}
+	for i, re := range want {
+		if !re.MatchString(lines[i]) {
+			t.Errorf("line %d: %q, want %v", i, lines[i], re)
+		}
+	}
+	if code, _, stderr := ctl(t, "lag", "--over", "1s"); code != 1 || !strings.Contains(stderr, "2 tasks behind") {
+		t.Errorf("lag --over 1s: exit %d, %q; want 1 for slow and broken", code, stderr)
+	}
+	rdb.HSet(ctx, st.Keys().TaskStatus("broken"), "state", "RUNNING")
+	if code, stdout, stderr := ctl(t, "lag", "--over", "10s"); code != 0 {
+		t.Errorf("lag --over 10s: exit %d, %q %q; want 0", code, stdout, stderr)
+	}
+	if code, _, _ := ctl(t, "lag", "extra"); code != 2 {
+		t.Errorf("lag extra: exit %d, want 2", code)
+	}
+}
