@@ -250,7 +250,7 @@ func (c *Consumer) pending(ctx context.Context) error {
 			return err
 		}
 		for _, cmd := range cmds {
-			if !c.tasks.OwnsEntry(cmd.ID) && !c.held(cmd.ID) {
+			if !c.tasks.Claims(cmd.ID, cmd.Fields["task"]) && !c.held(cmd.ID) {
 				c.apply(ctx, cmd, pending)
 			}
 		}

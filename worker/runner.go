@@ -57,8 +57,11 @@ type runner struct {
 	entry string // the start entry kept pending on this node; guarded by t.mu
 	// entryClean: entry is known to carry no config; guarded by t.mu.
 	entryClean bool
-	lease      store.Lease
-	log        zerolog.Logger
+	// reholding is set while Tasks.rehold replaces entry (guarded by
+	// t.mu): the new entry is pending here before entry names it.
+	reholding bool
+	lease     store.Lease
+	log       zerolog.Logger
 
 	poke    chan struct{}      // renew now: a command for this task arrived
 	renewal chan store.Renewal // the heartbeat's renewal, from Tasks.renewAll

@@ -118,6 +118,27 @@ func (t *Tasks) OwnsEntry(entry string) bool {
 	return false
 }
 
+// Claims reports whether a runner of this node stands for entry, a start
+// entry of task pending here: it is the runner's entry, or the runner is
+// replacing its entry (rehold), and entry may be the replacement, pending
+// here before the runner names it. The consumer's pending scan must leave
+// such entries alone: applying one as a duplicate start acknowledged it and
+// left the task without a start entry (TestThousandTasks on a loaded
+// machine).
+func (t *Tasks) Claims(entry, task string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r := t.runners[task]; r != nil && (r.entry == entry || r.reholding) {
+		return true
+	}
+	for _, r := range t.runners {
+		if r.entry == entry {
+			return true
+		}
+	}
+	return false
+}
+
 // entryOf returns r's start entry, which Tasks may replace (rehold).
 func (t *Tasks) entryOf(r *runner) string {
 	t.mu.Lock()
@@ -426,12 +447,18 @@ func (t *Tasks) rehold(ctx context.Context, r *runner, held, reason string) {
 			return // the lease keeper finds out what happened
 		}
 	}
+	t.mu.Lock()
+	r.reholding = true
+	t.mu.Unlock()
 	id, err := t.store.Rehold(ctx, t.cfg.NodeID, held, r.id, reason)
+	t.mu.Lock()
+	r.reholding = false
+	if err == nil {
+		r.entry, r.entryClean = id, true
+	}
+	t.mu.Unlock()
 	switch {
 	case err == nil:
-		t.mu.Lock()
-		r.entry, r.entryClean = id, true
-		t.mu.Unlock()
 		log.Info().Str("new_entry", id).Str("why", reason).Msg("start entry replaced")
 	case errors.Is(err, store.ErrReholdLater), errors.Is(err, store.ErrNoGroup):
 		log.Debug().Err(err).Msg("replacing the start entry at the next heartbeat")
