@@ -404,6 +404,9 @@ cat <<EOF
    redis-cli -p $REDIS_PORT HGETALL 'debezium:task:status:{orders}'
    DATAINGEST_REDIS_ADDRS=127.0.0.1:$REDIS_PORT bin/dataingestctl tasks
    curl -s http://127.0.0.1:${NODE_PORTS[0]}/dataingest/cluster/nodes
+   DATAINGEST_REDIS_ADDRS=127.0.0.1:$REDIS_PORT bin/dataingestctl lag
+   open http://127.0.0.1:${NODE_PORTS[0]}/ in a browser: the status page
+   curl -s http://127.0.0.1:${NODE_PORTS[0]}/metrics | grep '^dataingest_fleet'
    mariadb --defaults-file=$CNF shop -e "UPDATE orders SET status='shipped' WHERE id=1"
 
  Below: bin/dataingestctl tail orders --follow (one decoded event a line).
