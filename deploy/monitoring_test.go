@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -296,7 +294,7 @@ func TestMonitoringUsesExportedMetrics(t *testing.T) {
 	var missing []string
 	deadline = time.Now().Add(15 * time.Second)
 	for {
-		fams := scrape(t, addr)
+		fams := testenv.ScrapeMetrics(t, addr, "")
 		missing = missing[:0]
 		for n := range names {
 			if n != "up" && !exported(fams, n) {
@@ -331,22 +329,4 @@ func exported(fams map[string]*dto.MetricFamily, name string) bool {
 		}
 	}
 	return false
-}
-
-func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	tp := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := tp.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parsing /metrics: %v", err)
-	}
-	return fams
 }

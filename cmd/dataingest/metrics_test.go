@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/dataingest/dataingest/internal/testenv"
 	"github.com/dataingest/dataingest/store"
@@ -17,23 +14,7 @@ import (
 
 // scrapeMetrics reads a node's /metrics with the API token.
 func scrapeMetrics(t *testing.T, addr, token string) map[string]*dto.MetricFamily {
-	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parsing /metrics: %v", err)
-	}
-	return fams
+	return testenv.ScrapeMetrics(t, addr, token)
 }
 
 // sample is the metric of fams named name whose task label is task ("":
